@@ -1,0 +1,405 @@
+import { findIstioVersion, ISTIO_SYSTEM_NAMESPACE, type IstioVersion } from '../model/istio-versions.js';
+import { registratorImageKey, type ImageKey } from '../model/images.js';
+import { instanceName, type AppService, type HostPortName, type MeshModel } from '../model/mesh.js';
+import { InternalError } from '../errors.js';
+import {
+  LABELS,
+  type ComposeDocument,
+  type ComposeHealthcheck,
+  type ComposeService,
+  type ServiceRole,
+} from './compose-spec.js';
+import {
+  APISERVER_PORT,
+  APISERVER_SERVICE,
+  CONFIG_INIT_DIR,
+  CONFIG_INIT_MOUNT,
+  ISTIO_CONFIG_DIR,
+  ISTIO_CONFIG_MOUNT,
+  KUBECONFIG_PATH,
+  MESH_CONFIG_PATH,
+  MIXER_SERVICE,
+  PROMETHEUS_DIR,
+  configInitFiles,
+  kubeconfigFile,
+  meshConfigFile,
+  prometheusConfigFile,
+  type RenderedFile,
+} from './mesh-files.js';
+import { PILOT_SERVICE, sidecarServices, ZIPKIN_ADDRESS } from './sidecar.js';
+
+/** The one network every service joins; sidecars share their app's namespace instead. */
+export const MESH_NETWORK = 'mesh';
+export const CONFIG_INIT_SERVICE = 'istio-config-init';
+export const CA_SERVICE = 'istio-ca';
+export const ETCD_SERVICE = 'etcd';
+export const REGISTRATOR_SERVICE = 'registrator';
+const CONSUL_PORT = 8500;
+const EUREKA_PORT = 8080;
+
+export interface RenderResult {
+  document: ComposeDocument;
+  /** Files the document mounts, relative to its directory; write them before starting it. */
+  files: RenderedFile[];
+}
+
+/** Pure: the same model always renders the same document and files. */
+export function renderMesh(model: MeshModel): RenderResult {
+  const version = findIstioVersion(model.istioVersion);
+  if (!version) throw new InternalError(`model names unknown Istio version ${model.istioVersion}`);
+  const ctx = new RenderContext(model, version);
+
+  const services: Record<string, ComposeService> = {
+    ...controlPlane(ctx),
+    ...registry(ctx),
+    ...addons(ctx),
+  };
+  for (const app of model.apps) Object.assign(services, appWithSidecar(ctx, app));
+
+  const files: RenderedFile[] = [kubeconfigFile(), meshConfigFile(model, version), ...configInitFiles(version)];
+  if (model.addons.includes('prometheus')) files.push(prometheusConfigFile(version));
+
+  return {
+    document: { services, networks: { [MESH_NETWORK]: {} } },
+    files,
+  };
+}
+
+class RenderContext {
+  constructor(
+    readonly model: MeshModel,
+    readonly version: IstioVersion,
+  ) {}
+
+  image(key: ImageKey): string {
+    const reference = this.model.images[key];
+    if (!reference) throw new InternalError(`no image resolved for ${key}`);
+    return reference;
+  }
+
+  /** `127.0.0.1:9081:9080`: every published port binds to the model's host address. */
+  publish(name: HostPortName, containerPort: number): string {
+    return `${this.model.hostAddress}:${this.model.hostPorts[name]}:${containerPort}`;
+  }
+
+  labels(role: ServiceRole, component: string): Record<string, string> {
+    return {
+      [LABELS.role]: role,
+      [LABELS.component]: component,
+      [LABELS.istioVersion]: this.version.version,
+    };
+  }
+
+  /** Infrastructure: joins the mesh network and is hidden from the registrator. */
+  infra(role: ServiceRole, component: string, service: ComposeService, aliases: string[] = []): ComposeService {
+    return {
+      ...service,
+      environment: { SERVICE_IGNORE: '1', ...service.environment },
+      labels: this.labels(role, component),
+      networks: { [MESH_NETWORK]: aliases.length > 0 ? { aliases } : null },
+    };
+  }
+
+  get tracing(): boolean {
+    return this.model.addons.includes('zipkin');
+  }
+}
+
+const httpCheck = (tool: 'curl' | 'wget', url: string): ComposeHealthcheck => ({
+  test: tool === 'curl' ? ['CMD', 'curl', '-fsS', '-o', '/dev/null', url] : ['CMD', 'wget', '-q', '-O', '/dev/null', url],
+  interval: '2s',
+  timeout: '2s',
+  retries: 60,
+});
+
+function controlPlane(ctx: RenderContext): Record<string, ComposeService> {
+  const { version, model } = ctx;
+  const istioConfigVolume = `./${ISTIO_CONFIG_DIR}:${ISTIO_CONFIG_MOUNT}:ro`;
+  const registryUrl =
+    model.registry === 'consul'
+      ? ['--consulserverURL', `http://consul:${CONSUL_PORT}`]
+      : ['--eurekaserverURL', `http://eureka:${EUREKA_PORT}`];
+  const pilotPort =
+    version.pilot.httpPortFlag === '--httpAddr'
+      ? [version.pilot.httpPortFlag, `:${version.pilot.discoveryPort}`]
+      : [version.pilot.httpPortFlag, String(version.pilot.discoveryPort)];
+  const mixerListen =
+    version.mixer.listenFlag === '--address'
+      ? ['--address', `tcp://0.0.0.0:${version.mixer.grpcPort}`]
+      : ['--port', String(version.mixer.grpcPort)];
+
+  return {
+    [ETCD_SERVICE]: ctx.infra('control-plane', 'etcd', {
+      image: ctx.image('etcd'),
+      command: [
+        'etcd',
+        '--name=etcd0',
+        '--data-dir=/var/lib/etcd',
+        '--advertise-client-urls=http://etcd:2379',
+        '--listen-client-urls=http://0.0.0.0:2379',
+      ],
+      expose: ['2379'],
+      healthcheck: {
+        test: ['CMD', 'etcdctl', '--endpoints=http://127.0.0.1:2379', 'cluster-health'],
+        interval: '2s',
+        timeout: '2s',
+        retries: 60,
+      },
+    }),
+    // Upstream ran this privileged and on a fixed IP; neither is needed once the kubeconfig names
+    // the service instead of an address.
+    [APISERVER_SERVICE]: ctx.infra('control-plane', 'apiserver', {
+      image: ctx.image('apiserver'),
+      command: [
+        'kube-apiserver',
+        `--etcd-servers=http://${ETCD_SERVICE}:2379`,
+        '--service-cluster-ip-range=10.99.0.0/16',
+        `--insecure-port=${APISERVER_PORT}`,
+        '--insecure-bind-address=0.0.0.0',
+        '-v=2',
+      ],
+      ports: [ctx.publish('apiserver', APISERVER_PORT)],
+      healthcheck: httpCheck('wget', `http://127.0.0.1:${APISERVER_PORT}/healthz`),
+      depends_on: { [ETCD_SERVICE]: { condition: 'service_healthy' } },
+    }),
+    [CONFIG_INIT_SERVICE]: ctx.infra('job', 'config-init', {
+      image: ctx.image('config-init'),
+      entrypoint: ['/bin/sh', `${CONFIG_INIT_MOUNT}/bootstrap.sh`],
+      volumes: [`./${CONFIG_INIT_DIR}:${CONFIG_INIT_MOUNT}:ro`],
+      restart: 'no',
+      depends_on: { [APISERVER_SERVICE]: { condition: 'service_healthy' } },
+    }),
+    // Pilot registers its CRDs at start and exits if the API server is not there yet (it never
+    // retries, istio/istio#1383), so it waits for the API server's health, not just its start.
+    [PILOT_SERVICE]: ctx.infra(
+      'control-plane',
+      'pilot',
+      {
+        image: ctx.image('pilot'),
+        command: [
+          'discovery',
+          ...(version.pilot.hasVerbosityFlag ? ['-v', '2'] : []),
+          ...pilotPort,
+          '--registries',
+          model.registry === 'consul' ? 'Consul' : 'Eureka',
+          ...registryUrl,
+          '--kubeconfig',
+          KUBECONFIG_PATH,
+          '--meshConfig',
+          MESH_CONFIG_PATH,
+        ],
+        expose: [
+          String(version.pilot.discoveryPort),
+          ...(version.pilot.grpcPort ? [String(version.pilot.grpcPort)] : []),
+          String(version.pilot.monitoringPort),
+        ],
+        ports: [ctx.publish('pilot', version.pilot.discoveryPort)],
+        volumes: [istioConfigVolume],
+        healthcheck: httpCheck('curl', `http://127.0.0.1:${version.pilot.discoveryPort}/v1/registration`),
+        depends_on: {
+          [APISERVER_SERVICE]: { condition: 'service_healthy' },
+          [model.registry]: { condition: registryCondition(model) },
+        },
+      },
+      [PILOT_SERVICE],
+    ),
+    [MIXER_SERVICE]: ctx.infra(
+      'control-plane',
+      'mixer',
+      {
+        image: ctx.image('mixer'),
+        // The image's entrypoint is `mixs server`; these replace its default arguments.
+        command: [
+          ...mixerListen,
+          `--configStoreURL=k8s://${KUBECONFIG_PATH}`,
+          `--configDefaultNamespace=${ISTIO_SYSTEM_NAMESPACE}`,
+          ...(ctx.tracing ? [`${version.mixer.zipkinFlag}=http://${ZIPKIN_ADDRESS}/api/v1/spans`] : []),
+        ],
+        expose: [
+          String(version.mixer.grpcPort),
+          String(version.mixer.monitoringPort),
+          String(version.mixer.prometheusPort),
+        ],
+        volumes: [istioConfigVolume],
+        depends_on: { [CONFIG_INIT_SERVICE]: { condition: 'service_completed_successfully' } },
+      },
+      [MIXER_SERVICE],
+    ),
+    [CA_SERVICE]: ctx.infra(
+      'control-plane',
+      'ca',
+      {
+        image: ctx.image('ca'),
+        // The image's entrypoint already passes --self-signed-ca.
+        command: [
+          `--grpc-port=${version.ca.grpcPort}`,
+          `--grpc-hostname=${version.ca.hostname}`,
+          `--kube-config=${KUBECONFIG_PATH}`,
+          ...(version.ca.storageNamespaceFlag
+            ? [`${version.ca.storageNamespaceFlag}=${ISTIO_SYSTEM_NAMESPACE}`]
+            : []),
+          ...version.ca.extraArgs,
+        ],
+        expose: [String(version.ca.grpcPort)],
+        volumes: [istioConfigVolume],
+        depends_on: { [CONFIG_INIT_SERVICE]: { condition: 'service_completed_successfully' } },
+      },
+      [...new Set([CA_SERVICE, version.ca.hostname])],
+    ),
+  };
+}
+
+/** Consul's image can check its own leader; Eureka's image has no known HTTP client, so pilot
+ * only waits for it to start (pilot polls the registry every 2 s and tolerates it being late). */
+function registryCondition(model: MeshModel): 'service_healthy' | 'service_started' {
+  return model.registry === 'consul' ? 'service_healthy' : 'service_started';
+}
+
+function registry(ctx: RenderContext): Record<string, ComposeService> {
+  const { model } = ctx;
+  const registrator = (args: string[]): ComposeService =>
+    ctx.infra('registrator', 'registrator', {
+      image: ctx.image(registratorImageKey(model.registry)),
+      command: args,
+      // Reads container events; never needs to write to the engine.
+      volumes: ['/var/run/docker.sock:/tmp/docker.sock:ro'],
+      depends_on: { [model.registry]: { condition: registryCondition(model) } },
+    });
+
+  if (model.registry === 'consul') {
+    return {
+      consul: ctx.infra(
+        'registry',
+        'consul',
+        {
+          image: ctx.image('consul'),
+          command: ['agent', '-server', '-bootstrap', '-client=0.0.0.0', '-ui'],
+          ports: [ctx.publish('consul', CONSUL_PORT)],
+          healthcheck: {
+            test: ['CMD-SHELL', `wget -q -O - http://127.0.0.1:${CONSUL_PORT}/v1/status/leader | grep -q :`],
+            interval: '2s',
+            timeout: '2s',
+            retries: 60,
+          },
+        },
+        ['consul'],
+      ),
+      // -internal registers container IPs and exposed ports: pilot matches a sidecar to its
+      // instances by IP, which is why the sidecar shares the app's network namespace.
+      [REGISTRATOR_SERVICE]: registrator([
+        '-internal',
+        '-retry-attempts=-1',
+        `consul://consul:${CONSUL_PORT}`,
+      ]),
+    };
+  }
+  return {
+    eureka: ctx.infra(
+      'registry',
+      'eureka',
+      {
+        image: ctx.image('eureka'),
+        expose: [String(EUREKA_PORT)],
+        ports: [ctx.publish('eureka', EUREKA_PORT)],
+      },
+      ['eureka'],
+    ),
+    [REGISTRATOR_SERVICE]: registrator([
+      '-internal',
+      '-retry-attempts=-1',
+      '-ttl-refresh=30',
+      '-ttl=90',
+      `eureka://eureka:${EUREKA_PORT}/eureka/v2`,
+    ]),
+  };
+}
+
+function addons(ctx: RenderContext): Record<string, ComposeService> {
+  const { model } = ctx;
+  const services: Record<string, ComposeService> = {};
+  const afterPrometheus = { prometheus: { condition: 'service_started' as const } };
+  if (model.addons.includes('prometheus')) {
+    services.prometheus = ctx.infra(
+      'addon',
+      'prometheus',
+      {
+        image: ctx.image('prometheus'),
+        command: ['--config.file=/etc/prometheus/prometheus.yml', '--storage.tsdb.retention=6h'],
+        volumes: [`./${PROMETHEUS_DIR}:/etc/prometheus:ro`],
+        ports: [ctx.publish('prometheus', 9090)],
+      },
+      ['prometheus'],
+    );
+  }
+  if (model.addons.includes('grafana')) {
+    services.grafana = ctx.infra(
+      'addon',
+      'grafana',
+      { image: ctx.image('grafana'), ports: [ctx.publish('grafana', 3000)], depends_on: afterPrometheus },
+      ['grafana'],
+    );
+  }
+  if (model.addons.includes('zipkin')) {
+    services.zipkin = ctx.infra(
+      'addon',
+      'zipkin',
+      { image: ctx.image('zipkin'), ports: [ctx.publish('zipkin', 9411)] },
+      ['zipkin'],
+    );
+  }
+  if (model.addons.includes('servicegraph')) {
+    services.servicegraph = ctx.infra(
+      'addon',
+      'servicegraph',
+      {
+        image: ctx.image('servicegraph'),
+        command: ['--prometheusAddr=http://prometheus:9090'],
+        ports: [ctx.publish('servicegraph', 8088)],
+        depends_on: afterPrometheus,
+      },
+      ['servicegraph'],
+    );
+  }
+  return services;
+}
+
+/** An app instance, registered under its mesh name with its version, plus its sidecar pair. */
+function appWithSidecar(ctx: RenderContext, app: AppService): Record<string, ComposeService> {
+  const name = instanceName(app);
+  const environment: Record<string, string> = {
+    ...app.environment,
+    // Registrator conventions, read by upstream's registrator images and by mesh-local's own.
+    SERVICE_NAME: app.name,
+    SERVICE_TAGS: `version|${app.version}`,
+    SERVICE_PROTOCOL: 'http',
+  };
+  for (const port of app.ignoredPorts ?? []) environment[`SERVICE_${port}_IGNORE`] = '1';
+  const service: ComposeService = {
+    image: app.image,
+    environment,
+    labels: {
+      ...ctx.labels('app', app.name),
+      [LABELS.app]: app.name,
+      [LABELS.appVersion]: app.version,
+    },
+    expose: app.ports.map(String),
+    // Callers use short names (`http://reviews:9080`); the alias is shared by every version, so
+    // Docker's DNS answers for all of them and host port 53 is never needed for Consul DNS.
+    networks: { [MESH_NETWORK]: { aliases: [app.name] } },
+  };
+  if (app.gateway) service.ports = [ctx.publish('gateway', app.ports[0] ?? 9080)];
+
+  return {
+    [name]: service,
+    ...sidecarServices(
+      { service: name, ports: app.ports },
+      {
+        version: ctx.version,
+        registry: ctx.model.registry,
+        images: { proxyInit: ctx.image('proxy-init'), proxy: ctx.image('proxy') },
+        tracing: ctx.tracing,
+        pilotInDocument: true,
+      },
+    ),
+  };
+}

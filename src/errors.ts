@@ -1,0 +1,175 @@
+/**
+ * Typed errors. Every error the tool raises on purpose carries a stable `code` and the exit
+ * code it maps to; `exitCodeFor` in this file is the only place that decides exit codes.
+ *
+ * Exit codes: 0 ok, 1 runtime failure, 2 bad input or usage, 130 interrupted (Ctrl-C).
+ */
+
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type ErrorCode =
+  | 'ML_USAGE'
+  | 'ML_CONFIG_INVALID'
+  | 'ML_INPUT_UNREADABLE'
+  | 'ML_INPUT_TOO_LARGE'
+  | 'ML_YAML_SYNTAX'
+  | 'ML_YAML_ALIAS_EXPANSION'
+  | 'ML_INPUT_SHAPE'
+  | 'ML_OUTPUT_CONFLICT'
+  | 'ML_COMPOSE_FAILED'
+  | 'ML_INTERNAL';
+
+export abstract class MeshLocalError extends Error {
+  abstract readonly code: ErrorCode;
+  abstract readonly exitCode: ExitCode;
+  /** Optional next step shown under the message. */
+  readonly hint: string | undefined;
+
+  constructor(message: string, options: { cause?: unknown; hint?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+  }
+}
+
+/** Wrong flags, unknown choices, missing arguments. */
+export class UsageError extends MeshLocalError {
+  readonly code = 'ML_USAGE';
+  readonly exitCode = ExitCode.usage;
+}
+
+export interface ConfigIssue {
+  /** Dotted path of the setting, e.g. `ports.gateway`. */
+  path: string;
+  message: string;
+  /** Where the bad value came from: `mesh-local.yaml`, `MESH_LOCAL_REGISTRY`, `--registry`... */
+  source?: string;
+}
+
+/** One or more settings are invalid; all of them are reported at once. */
+export class ConfigError extends MeshLocalError {
+  readonly code = 'ML_CONFIG_INVALID';
+  readonly exitCode = ExitCode.usage;
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[], options: { hint?: string } = {}) {
+    super(
+      issues.length === 1
+        ? formatIssue(issues[0]!)
+        : `invalid settings:\n${issues.map((issue) => `  - ${formatIssue(issue)}`).join('\n')}`,
+      options,
+    );
+    this.issues = issues;
+  }
+}
+
+function formatIssue(issue: ConfigIssue): string {
+  const from = issue.source ? ` (from ${issue.source})` : '';
+  return `${issue.path}: ${issue.message}${from}`;
+}
+
+/** An input file could not be read, or is larger than we accept. */
+export class InputFileError extends MeshLocalError {
+  readonly code: 'ML_INPUT_UNREADABLE' | 'ML_INPUT_TOO_LARGE';
+  readonly exitCode = ExitCode.usage;
+  readonly file: string;
+
+  constructor(
+    code: 'ML_INPUT_UNREADABLE' | 'ML_INPUT_TOO_LARGE',
+    file: string,
+    message: string,
+    options: { cause?: unknown; hint?: string } = {},
+  ) {
+    super(message, options);
+    this.code = code;
+    this.file = file;
+  }
+}
+
+/** Malformed YAML, or YAML whose aliases would expand beyond our limits. */
+export class YamlError extends MeshLocalError {
+  readonly code: 'ML_YAML_SYNTAX' | 'ML_YAML_ALIAS_EXPANSION';
+  readonly exitCode = ExitCode.usage;
+  readonly file: string;
+  /** 1-based, when known. */
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+
+  constructor(
+    code: 'ML_YAML_SYNTAX' | 'ML_YAML_ALIAS_EXPANSION',
+    file: string,
+    reason: string,
+    position: { line?: number; column?: number } = {},
+    options: { cause?: unknown } = {},
+  ) {
+    const where =
+      position.line === undefined ? file : `${file}:${position.line}:${position.column ?? 1}`;
+    super(`${where}: ${reason}`, options);
+    this.code = code;
+    this.file = file;
+    this.line = position.line;
+    this.column = position.column;
+  }
+}
+
+/** Well-formed YAML with the wrong shape, e.g. `services` as a list. */
+export class InputShapeError extends MeshLocalError {
+  readonly code = 'ML_INPUT_SHAPE';
+  readonly exitCode = ExitCode.usage;
+  readonly file: string;
+  readonly path: string;
+
+  constructor(file: string, path: string, expected: string, found: string) {
+    super(`${file}: '${path}' must be ${expected}, found ${found}`);
+    this.file = file;
+    this.path = path;
+  }
+}
+
+/** Refusing to overwrite a file that mesh-local did not write. */
+export class OutputConflictError extends MeshLocalError {
+  readonly code = 'ML_OUTPUT_CONFLICT';
+  readonly exitCode = ExitCode.usage;
+}
+
+/** A Compose CLI invocation failed. Keeps argv and the tail of stderr for the report. */
+export class ComposeCommandError extends MeshLocalError {
+  readonly code = 'ML_COMPOSE_FAILED';
+  readonly exitCode = ExitCode.failure;
+  readonly argv: readonly string[];
+  readonly processExitCode: number | null;
+  readonly stderrTail: string;
+
+  constructor(argv: readonly string[], processExitCode: number | null, stderrTail: string) {
+    super(
+      `${argv.join(' ')} exited with ${processExitCode ?? 'a signal'}` +
+        (stderrTail ? `:\n${stderrTail}` : ''),
+    );
+    this.argv = argv;
+    this.processExitCode = processExitCode;
+    this.stderrTail = stderrTail;
+  }
+}
+
+/** A bug in mesh-local. */
+export class InternalError extends MeshLocalError {
+  readonly code = 'ML_INTERNAL';
+  readonly exitCode = ExitCode.failure;
+}
+
+/** The one place that maps a thrown value to a process exit code. */
+export function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof MeshLocalError) return error.exitCode;
+  if (isAbortError(error)) return ExitCode.interrupted;
+  return ExitCode.failure;
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}
