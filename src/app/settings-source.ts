@@ -1,0 +1,45 @@
+import { access } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { readYamlFile } from '../common/yaml-file.js';
+import {
+  CONFIG_FILE_ENV,
+  DEFAULT_CONFIG_FILE,
+  resolveSettings,
+  type FlagValues,
+  type ResolvedSettings,
+} from '../model/settings.js';
+
+export interface SettingsContext {
+  cwd: string;
+  env: Record<string, string | undefined>;
+}
+
+/**
+ * Finds the config file (`--config`, else `$MESH_LOCAL_CONFIG`, else `./mesh-local.yaml` when it
+ * exists), reads it, and resolves all layers. An explicitly named file must exist.
+ */
+export async function loadSettings(
+  flags: FlagValues & { config?: string },
+  context: SettingsContext,
+): Promise<ResolvedSettings & { configFile: string | undefined }> {
+  const named = flags.config ?? context.env[CONFIG_FILE_ENV];
+  let configFile: string | undefined;
+  if (named) {
+    configFile = isAbsolute(named) ? named : join(context.cwd, named);
+  } else {
+    const candidate = join(context.cwd, DEFAULT_CONFIG_FILE);
+    if (await exists(candidate)) configFile = candidate;
+  }
+  const file = configFile ? { path: configFile, data: await readYamlFile(configFile) } : undefined;
+  const resolved = resolveSettings({ file, env: context.env, flags });
+  return { ...resolved, configFile };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

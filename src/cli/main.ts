@@ -1,0 +1,46 @@
+import { CommanderError } from 'commander';
+import { ExitCode, MeshLocalError, exitCodeFor } from '../errors.js';
+import { buildProgram, type CliContext } from './program.js';
+
+/**
+ * Runs one command line and returns the exit code; never calls `process.exit`, so tests run it
+ * in-process. Every error is reported here, once.
+ */
+export async function run(argv: readonly string[], context: CliContext): Promise<number> {
+  const program = buildProgram(context);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its message. Help and --version end with exit code 0;
+      // everything else it raises is a usage error.
+      if (error.exitCode === 0) return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    report(error, context);
+    return exitCodeFor(error);
+  }
+}
+
+function report(error: unknown, context: CliContext): void {
+  if (error instanceof MeshLocalError) {
+    context.console.err(`error [${error.code}]: ${error.message}\n`);
+    if (error.hint) context.console.err(`hint: ${error.hint}\n`);
+    return;
+  }
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  context.console.err(`error [ML_INTERNAL]: unexpected failure, please report it:\n${detail}\n`);
+}
+
+/** Process entry point used by bin/mesh-local.js. */
+export async function main(): Promise<void> {
+  process.exitCode = await run(process.argv.slice(2), {
+    cwd: process.cwd(),
+    env: process.env,
+    console: {
+      out: (text) => void process.stdout.write(text),
+      err: (text) => void process.stderr.write(text),
+    },
+  });
+}
