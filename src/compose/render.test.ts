@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { toYaml } from '../common/yaml-file.js';
+import { ISTIO_VERSIONS } from '../model/istio-versions.js';
+import { REGISTRIES } from '../model/mesh.js';
+import { buildModel, resolveSettings, type FlagValues } from '../model/settings.js';
+import { LABELS } from './compose-spec.js';
+import { renderMesh } from './render.js';
+
+const render = (flags: FlagValues = {}) => renderMesh(buildModel(resolveSettings({ env: {}, flags }).settings));
+
+describe('renderMesh snapshots', () => {
+  for (const version of ISTIO_VERSIONS) {
+    for (const registry of REGISTRIES) {
+      for (const bookinfo of [false, true]) {
+        it(`${registry} ${version.version}${bookinfo ? ' with BookInfo' : ''}`, () => {
+          const { document, files } = render({ registry, istioVersion: version.version, bookinfo });
+          expect(toYaml(document)).toMatchSnapshot();
+          expect(Object.fromEntries(files.map((file) => [file.path, file.content]))).toMatchSnapshot();
+        });
+      }
+    }
+  }
+});
+
+describe('renderMesh', () => {
+  it('is pure: the same model renders the same output', () => {
+    const flags = { bookinfo: true, addons: 'prometheus,zipkin' };
+    expect(render(flags)).toEqual(render(flags));
+  });
+
+  it('renders no privileged container, NET_ADMIN only on init steps, no other capability', () => {
+    const { services } = render({ bookinfo: true, addons: 'prometheus,grafana,zipkin,servicegraph' }).document;
+    for (const [name, service] of Object.entries(services)) {
+      expect(service).not.toHaveProperty('privileged');
+      const isInit = service.labels?.[LABELS.role] === 'sidecar-init';
+      expect(service.cap_add ?? [], name).toEqual(isInit ? ['NET_ADMIN'] : []);
+    }
+  });
+
+  it('binds every published port to 127.0.0.1 unless told otherwise', () => {
+    const all = { bookinfo: true, addons: 'prometheus,grafana,zipkin,servicegraph' };
+    const published = (flags: FlagValues) =>
+      Object.values(render(flags).document.services).flatMap((service) => service.ports ?? []);
+    expect(published(all)).toHaveLength(8);
+    for (const port of published(all)) expect(port).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    for (const port of published({ ...all, hostAddress: '0.0.0.0' })) expect(port).toMatch(/^0\.0\.0\.0:/);
+  });
+
+  it('publishes the gateway on 127.0.0.1:9081 to productpage and honours --port', () => {
+    expect(render({ bookinfo: true }).document.services['productpage-v1']!.ports).toEqual(['127.0.0.1:9081:9080']);
+    expect(render({ bookinfo: true, port: ['gateway=19081'] }).document.services['productpage-v1']!.ports).toEqual([
+      '127.0.0.1:19081:9080',
+    ]);
+  });
+
+  it('mounts the Docker socket read-only, and only into the registrator', () => {
+    const { services } = render({ bookinfo: true }).document;
+    const withSocket = Object.entries(services).filter(([, service]) =>
+      service.volumes?.some((volume) => volume.includes('docker.sock')),
+    );
+    expect(withSocket.map(([name, service]) => [name, service.volumes])).toEqual([
+      ['registrator', ['/var/run/docker.sock:/tmp/docker.sock:ro']],
+    ]);
+  });
+
+  it('starts pilot only after the API server is healthy, and Mixer and the CA after config-init', () => {
+    const { services } = render().document;
+    expect(services['istio-pilot']!.depends_on).toEqual({
+      'istio-apiserver': { condition: 'service_healthy' },
+      consul: { condition: 'service_healthy' },
+    });
+    expect(services['istio-apiserver']!.depends_on).toEqual({ etcd: { condition: 'service_healthy' } });
+    expect(services['istio-apiserver']!.healthcheck?.test.join(' ')).toContain('/healthz');
+    for (const name of ['istio-mixer', 'istio-ca']) {
+      expect(services[name]!.depends_on).toEqual({ 'istio-config-init': { condition: 'service_completed_successfully' } });
+    }
+  });
+
+  it('attaches each sidecar by service reference, proxy after a successful init and a healthy pilot', () => {
+    const { services } = render({ bookinfo: true }).document;
+    const proxy = services['reviews-v2-istio-proxy']!;
+    const init = services['reviews-v2-istio-init']!;
+    expect(proxy.network_mode).toBe('service:reviews-v2');
+    expect(init.network_mode).toBe('service:reviews-v2');
+    expect(proxy.user).toBe('1337');
+    expect(proxy.depends_on).toEqual({
+      'reviews-v2-istio-init': { condition: 'service_completed_successfully' },
+      'istio-pilot': { condition: 'service_healthy' },
+    });
+    expect(init.restart).toBe('no');
+  });
+
+  it('registers apps with their version and keeps infrastructure out of the registry', () => {
+    const { services } = render({ bookinfo: true, addons: 'zipkin' }).document;
+    expect(services['reviews-v3']!.environment).toMatchObject({
+      SERVICE_NAME: 'reviews',
+      SERVICE_TAGS: 'version|v3',
+      SERVICE_9443_IGNORE: '1',
+      STAR_COLOR: 'red',
+      ENABLE_RATINGS: 'true',
+    });
+    expect(services['reviews-v3']!.networks).toEqual({ mesh: { aliases: ['reviews'] } });
+    for (const [name, service] of Object.entries(services)) {
+      if (service.labels?.[LABELS.role] === 'app') continue;
+      expect(service.environment?.SERVICE_IGNORE, name).toBe('1');
+    }
+  });
+
+  it('renders Eureka with the registrator fork and Eureka flags on pilot and sidecars', () => {
+    const { services } = render({ registry: 'eureka', bookinfo: true }).document;
+    expect(services.consul).toBeUndefined();
+    expect(services.eureka!.ports).toEqual(['127.0.0.1:8082:8080']);
+    expect(services.registrator!.image).toBe('docker.io/ijsnellf/registrator:v7');
+    expect(services.registrator!.command).toContain('eureka://eureka:8080/eureka/v2');
+    expect(services['istio-pilot']!.command).toEqual(expect.arrayContaining(['Eureka', '--eurekaserverURL', 'http://eureka:8080']));
+    expect(services['details-v1-istio-proxy']!.command).toEqual(expect.arrayContaining(['--serviceregistry', 'Eureka']));
+  });
+
+  it('adds addons on request, wiring tracing only when zipkin is there', () => {
+    const bare = render({ bookinfo: true });
+    expect(Object.keys(bare.document.services).filter((name) => ['prometheus', 'grafana', 'zipkin', 'servicegraph'].includes(name))).toEqual([]);
+    expect(bare.document.services['details-v1-istio-proxy']!.command).not.toContain('--zipkinAddress');
+
+    const full = render({ bookinfo: true, addons: 'servicegraph,zipkin,grafana' });
+    expect(full.document.services.grafana!.depends_on).toEqual({ prometheus: { condition: 'service_started' } });
+    expect(full.document.services['details-v1-istio-proxy']!.command).toEqual(expect.arrayContaining(['--zipkinAddress', 'zipkin:9411']));
+    expect(full.files.map((file) => file.path)).toContain('mesh-files/prometheus/prometheus.yml');
+    expect(full.document.services.prometheus!.volumes).toEqual(['./mesh-files/prometheus:/etc/prometheus:ro']);
+  });
+
+  it('writes the config-init job that creates the CA namespace and Mixer CRDs, idempotently', () => {
+    const { files } = render();
+    const script = files.find((file) => file.path === 'mesh-files/config-init/bootstrap.sh')!;
+    expect(script.mode).toBe(0o755);
+    expect(script.content).toContain('201|409)');
+    expect(files.find((file) => file.path === 'mesh-files/config-init/namespace.yaml')!.content).toContain('name: "istio-system"');
+    const rules = files.find((file) => file.path === 'mesh-files/config-init/crds/rules.config.istio.io.yaml')!;
+    expect(rules.content).toContain('kind: "rule"');
+  });
+});
