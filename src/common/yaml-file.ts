@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { CORE_SCHEMA, SCALAR_STYLE, YAMLException, dump, load, mergeTag, visit } from 'js-yaml';
+import { CORE_SCHEMA, SCALAR_STYLE, YAMLException, dump, intYaml11Tag, load, mergeTag, visit } from 'js-yaml';
 import { InputFileError, YamlError } from '../errors.js';
 
 /** Compose and config files are a few KiB; anything this large is refused unread. */
@@ -7,9 +7,9 @@ export const MAX_INPUT_BYTES = 2 * 1024 * 1024;
 /** Upper bound on nodes after alias expansion; a billion-laughs document exceeds it at once. */
 export const MAX_EXPANDED_NODES = 100_000;
 
-// YAML 1.2 core, as Compose v2 reads it (`yes` is a string), plus merge keys (`<<: *defaults`),
-// which are common in Compose files.
-const SCHEMA = CORE_SCHEMA.withTags(mergeTag);
+// YAML 1.2 core (`yes` is a string, as Compose v2 reads it), plus merge keys (`<<: *defaults`),
+// common in Compose files, and YAML 1.1 integers: both Compose versions read `mode: 0440` as octal.
+const SCHEMA = CORE_SCHEMA.withTags(mergeTag, intYaml11Tag);
 
 /**
  * Parses one YAML document without ever expanding aliases: js-yaml builds aliased nodes as shared

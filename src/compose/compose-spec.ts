@@ -38,6 +38,7 @@ export interface ComposeService {
   cap_add?: string[];
   cap_drop?: string[];
   restart?: string;
+  profiles?: string[];
 }
 
 export interface ComposeDocument {

@@ -60,7 +60,7 @@ export function injectSidecars(input: unknown, file: string, options: InjectOpti
     if (networkMode !== undefined && typeof networkMode !== 'string') {
       throw new InputShapeError(file, `services.${name}.network_mode`, 'a string', describeType(networkMode));
     }
-    const reason = networkModeObstacle(networkMode);
+    const reason = networkModeObstacle(networkMode, options.meshNetwork);
     if (reason) {
       result.skipped.push({ service: name, reason });
       continue;
@@ -78,7 +78,8 @@ export function injectSidecars(input: unknown, file: string, options: InjectOpti
     }
 
     const ports = containerPorts(service, file, `services.${name}`);
-    Object.assign(output, sidecarServices({ service: name, ports }, { ...options.sidecar, pilotInDocument: false }));
+    const profiles = readProfiles(service.profiles, file, `services.${name}.profiles`);
+    Object.assign(output, sidecarServices({ service: name, ports, profiles }, { ...options.sidecar, pilotInDocument: false }));
     if (options.meshNetwork) {
       output[name] = joinNetwork(service, MESH_NETWORK_KEY, file, `services.${name}.networks`);
       joinedMeshNetwork = true;
@@ -98,15 +99,27 @@ export function injectSidecars(input: unknown, file: string, options: InjectOpti
   return result;
 }
 
-/** The policy table: `enabled` injects unless labelled "false"; `disabled` only when labelled "true". */
+/** Label values that opt in, as Istio's injector reads its annotation (case-insensitive). */
+const OPT_IN = new Set(['y', 'yes', 'true', 'on']);
+
+/**
+ * The policy table. An absent or empty label follows the policy (`enabled` injects, `disabled`
+ * does not); any other value decides by itself: y/yes/true/on inject, everything else does not.
+ */
 export function wantsSidecar(policy: InjectionPolicy, label: string | undefined): boolean {
   if (policy === 'off') return false;
-  if (policy === 'enabled') return label !== 'false';
-  return label === 'true';
+  if (label === undefined || label === '') return policy === 'enabled';
+  return OPT_IN.has(label.toLowerCase());
 }
 
-function networkModeObstacle(networkMode: string | undefined): string | undefined {
-  if (networkMode === undefined || networkMode === 'bridge' || networkMode === 'default') return undefined;
+function networkModeObstacle(networkMode: string | undefined, meshNetwork: string | null): string | undefined {
+  if (networkMode === undefined) return undefined;
+  if (networkMode === 'bridge' || networkMode === 'default') {
+    // Compose refuses `networks` next to any `network_mode`, so the app cannot join the mesh.
+    return meshNetwork
+      ? `network_mode is ${networkMode}: it cannot also join the mesh network ${meshNetwork}; remove network_mode or use --no-mesh-network`
+      : undefined;
+  }
   if (networkMode === 'host') {
     return 'network_mode is host: iptables rules would capture the whole host\'s traffic';
   }
@@ -149,10 +162,13 @@ export function containerPorts(service: Mapping, file: string, path: string): nu
       return;
     }
     if (typeof spec !== 'string') throw new InputShapeError(file, where, 'a list of port strings or numbers', describeType(spec));
-    // [ip:][host:]container[/proto]; a container range "8000-8002" counts each port.
-    const container = spec.split('/')[0]!.split(':').at(-1)!;
+    // [ip:][host:]container[/proto]; a container range "8000-8002" counts each port. An
+    // interpolated port counts with its default (`${PORT:-3000}`), or not at all without one.
+    const resolved = spec.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}/g, '$1');
+    if (resolved.includes('$')) return;
+    const container = resolved.split('/')[0]!.split(':').at(-1)!;
     const [low, high] = container.split('-').map(Number);
-    if (low === undefined || !Number.isInteger(low)) return;
+    if (low === undefined || !Number.isInteger(low) || low < 1) return;
     for (let port = low; port <= (Number.isInteger(high) ? high! : low) && port - low < 1000; port++) found.add(port);
   };
   for (const key of ['expose', 'ports'] as const) {
@@ -162,6 +178,12 @@ export function containerPorts(service: Mapping, file: string, path: string): nu
     value.forEach((spec) => add(spec, `${path}.${key}`));
   }
   return [...found].sort((a, b) => a - b);
+}
+
+function readProfiles(raw: unknown, file: string, path: string): string[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (Array.isArray(raw) && raw.every((item) => typeof item === 'string')) return raw;
+  throw new InputShapeError(file, path, 'a list of profile names', describeType(raw));
 }
 
 function joinNetwork(service: Mapping, network: string, file: string, path: string): Mapping {

@@ -18,6 +18,8 @@ export interface SidecarTarget {
   service: string;
   /** Ports the app listens on; inbound capture covers them. */
   ports: number[];
+  /** The app's Compose profiles: its sidecars must be enabled exactly when it is. */
+  profiles?: string[];
 }
 
 export interface SidecarSettings {
@@ -48,10 +50,12 @@ export function sidecarServices(
 ): Record<string, ComposeService> {
   const names = sidecarServiceNames(target.service);
   const networkMode = `service:${target.service}`;
+  const profiles = target.profiles && target.profiles.length > 0 ? { profiles: [...target.profiles] } : {};
   const init: ComposeService = {
     image: settings.images.proxyInit,
     ...initProcess(settings.version, target.ports),
     network_mode: networkMode,
+    ...profiles,
     cap_add: ['NET_ADMIN'],
     restart: 'no',
     environment: { SERVICE_IGNORE: '1' },
@@ -68,6 +72,7 @@ export function sidecarServices(
     entrypoint: [PILOT_AGENT],
     command: proxyArgs(settings, target.service),
     network_mode: networkMode,
+    ...profiles,
     environment: { SERVICE_IGNORE: '1' },
     labels: {
       [LABELS.role]: 'sidecar-proxy',
