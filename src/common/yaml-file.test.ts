@@ -43,8 +43,8 @@ describe('parseYaml', () => {
     expect(() => parseYaml(billionLaughs(3), 'small.yaml')).not.toThrow();
   });
 
-  it('reads YAML 1.2 scalars as Compose v2 does: yes is a string', () => {
-    expect(parseYaml('a: yes\nb: true\nc: 0755\n', 'f')).toEqual({ a: 'yes', b: true, c: 755 });
+  it('reads yes as a string (as Compose v2 does) and 0755 as octal (as both Compose versions do)', () => {
+    expect(parseYaml('a: yes\nb: true\nc: 0755\nd: "0755"\n', 'f')).toEqual({ a: 'yes', b: true, c: 0o755, d: '0755' });
   });
 });
 
