@@ -24,9 +24,10 @@ install: node_modules/.installed
 
 build: install
 	npx tsc -p tsconfig.build.json
+	npx tsc -p tsconfig.sandbox.json
 
 test: engine build
-	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p tsconfig.check.json
 	npx vitest run --reporter=default --reporter=json --outputFile=.vitest-results.json; \
 	  status=$$?; node scripts/test-summary.mjs .vitest-results.json; exit $$status
 

@@ -23,6 +23,9 @@ export type ErrorCode =
   | 'ML_INPUT_SHAPE'
   | 'ML_OUTPUT_CONFLICT'
   | 'ML_COMPOSE_FAILED'
+  | 'ML_DOCKER_UNREACHABLE'
+  | 'ML_IMAGE_BUILD_FAILED'
+  | 'ML_IMAGE_UNAVAILABLE'
   | 'ML_INTERNAL';
 
 export abstract class MeshLocalError extends Error {
@@ -155,6 +158,31 @@ export class ComposeCommandError extends MeshLocalError {
     this.processExitCode = processExitCode;
     this.stderrTail = stderrTail;
   }
+}
+
+/** The Docker Engine does not answer. */
+export class DockerUnreachableError extends MeshLocalError {
+  readonly code = 'ML_DOCKER_UNREACHABLE';
+  readonly exitCode = ExitCode.failure;
+}
+
+/** An image of a set could not be built; names the image and keeps the build output's tail. */
+export class ImageBuildError extends MeshLocalError {
+  readonly code = 'ML_IMAGE_BUILD_FAILED';
+  readonly exitCode = ExitCode.failure;
+  readonly image: string;
+  outputTail = '';
+
+  constructor(image: string, reason: string, options: { cause?: unknown; hint?: string } = {}) {
+    super(`building ${image} failed: ${reason}`, options);
+    this.image = image;
+  }
+}
+
+/** An image a stack needs is missing and cannot be made here. */
+export class ImageUnavailableError extends MeshLocalError {
+  readonly code = 'ML_IMAGE_UNAVAILABLE';
+  readonly exitCode = ExitCode.failure;
 }
 
 /** A bug in mesh-local. */

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../src/cli/main.js';
+import { runCli } from './support/cli.js';
 import { parseYaml } from '../src/common/yaml-file.js';
 import { composeCli, detectCompose, runProcess, type ComposeCli } from '../src/runtime/compose-cli.js';
 
@@ -18,17 +18,8 @@ interface CliResult {
 }
 
 async function cli(argv: string[], cwd: string): Promise<CliResult> {
-  let out = '';
-  let err = '';
-  const code = await run(argv, {
-    cwd,
-    env: {},
-    console: {
-      out: (text) => void (out += text),
-      err: (text) => void (err += text),
-    },
-  });
-  return { code, out, err };
+  const result = await runCli(argv, { cwd });
+  return { code: result.code, out: result.stdout, err: result.stderr };
 }
 
 async function readDoc(file: string): Promise<Doc> {

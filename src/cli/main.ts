@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
-import { ExitCode, MeshLocalError, exitCodeFor } from '../errors.js';
+import { ExitCode, ImageBuildError, MeshLocalError, exitCodeFor } from '../errors.js';
+import { dockerodeEngine } from '../runtime/docker-engine.js';
 import { buildProgram, type CliContext } from './program.js';
 
 /**
@@ -26,6 +27,9 @@ export async function run(argv: readonly string[], context: CliContext): Promise
 function report(error: unknown, context: CliContext): void {
   if (error instanceof MeshLocalError) {
     context.console.err(`error [${error.code}]: ${error.message}\n`);
+    if (error instanceof ImageBuildError && error.outputTail) {
+      context.console.err(`last lines of the build output:\n${error.outputTail}\n`);
+    }
     if (error.hint) context.console.err(`hint: ${error.hint}\n`);
     return;
   }
@@ -38,9 +42,15 @@ export async function main(): Promise<void> {
   process.exitCode = await run(process.argv.slice(2), {
     cwd: process.cwd(),
     env: process.env,
+    engine: memoize(() => dockerodeEngine()),
     console: {
       out: (text) => void process.stdout.write(text),
       err: (text) => void process.stderr.write(text),
     },
   });
+}
+
+function memoize<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
 }

@@ -1,5 +1,9 @@
 import { Command, Option } from 'commander';
+import { buildSandboxImages, formatImageTable, listImages } from '../app/images.js';
 import { injectCommand } from '../app/inject.js';
+import { packageRoot } from '../common/package-root.js';
+import { IMAGE_SETS, type ImageSetName } from '../model/image-sets.js';
+import type { DockerEngine } from '../runtime/docker-engine.js';
 import { renderCommand, type Console } from '../app/render.js';
 import { INJECTION_POLICIES, type InjectionPolicy } from '../compose/inject.js';
 import { IMAGE_KEYS } from '../model/images.js';
@@ -22,6 +26,8 @@ export interface CliContext {
   cwd: string;
   env: Record<string, string | undefined>;
   console: Console;
+  /** Made on first use, so commands that never touch Docker work without it. */
+  engine: () => DockerEngine;
 }
 
 /** Options every stack-shaping command shares; one definition keeps their help text identical. */
@@ -32,6 +38,7 @@ function addMeshOptions(command: Command): Command {
     .option('--addons <list>', `comma-separated addons: ${ADDONS.join(', ')}`)
     .option('--project <name>', 'Compose project name (default mesh-local)')
     .option('--image <name=ref>', `override one image; repeatable; names: ${IMAGE_KEYS.join(', ')}`, collect, [])
+    .addOption(new Option('--images <set>', 'image set: upstream (the real images) or sandbox (built here)').choices(IMAGE_SETS))
     .option('--image-mirror <prefix>', 'pull every image through this registry mirror, e.g. mirror.local:5000')
     .option('--port <name=port>', `host port; repeatable; names: ${HOST_PORT_NAMES.join(', ')}`, collect, [])
     .option('--host-address <ip>', 'address published ports bind to (default 127.0.0.1)')
@@ -51,6 +58,7 @@ interface MeshOptionValues {
   imageMirror?: string;
   port: string[];
   hostAddress?: string;
+  images?: string;
   config?: string;
   bookinfo?: boolean;
   mtls?: boolean;
@@ -66,6 +74,7 @@ function flagValues(options: MeshOptionValues): FlagValues & { config?: string }
   if (options.imageMirror !== undefined) flags.imageMirror = options.imageMirror;
   if (options.port.length > 0) flags.port = options.port;
   if (options.hostAddress !== undefined) flags.hostAddress = options.hostAddress;
+  if (options.images !== undefined) flags.imageSet = options.images;
   if (options.config !== undefined) flags.config = options.config;
   if (options.bookinfo !== undefined) flags.bookinfo = options.bookinfo;
   if (options.mtls !== undefined) flags.mtls = options.mtls;
@@ -149,6 +158,35 @@ ${EXIT_CODES_HELP}`,
         );
       },
     );
+
+  const images = program
+    .command('images')
+    .description('build or list the images of an image set (upstream: the real images; sandbox: built here)')
+    .addHelpText(
+      'after',
+      `
+The sandbox set is built from Debian's packages and mesh-local's own code, with no container
+registry: a local debian:bookworm-slim, or debootstrap + docker import, as its base.
+
+Examples:
+  mesh-local images build --set sandbox
+  mesh-local images list --set upstream
+${EXIT_CODES_HELP}`,
+    );
+  images
+    .command('build')
+    .description('build every image of the set (only the sandbox set is built; upstream images are pulled)')
+    .addOption(new Option('--set <set>', 'image set').choices(['sandbox']).default('sandbox'))
+    .action(async () => {
+      await buildSandboxImages({ engine: context.engine(), console: context.console, packageRoot: packageRoot(), env: context.env });
+    });
+  images
+    .command('list')
+    .description('show each image of a set and whether the engine has it')
+    .addOption(new Option('--set <set>', 'image set').choices(IMAGE_SETS).default('sandbox'))
+    .action(async (options: { set: ImageSetName }) => {
+      context.console.out(formatImageTable(await listImages(options.set, context.engine())));
+    });
 
   return program;
 }

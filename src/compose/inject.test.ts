@@ -21,6 +21,7 @@ function options(
     sidecar: {
       version: overrides.version ?? V080,
       registry: 'consul',
+      imageSet: 'upstream',
       images: { proxyInit: 'init:x', proxy: 'proxy:x' },
       tracing: overrides.tracing ?? false,
     },

@@ -26,6 +26,7 @@ import {
   prometheusConfigFile,
   type RenderedFile,
 } from './mesh-files.js';
+import { sandboxService } from './sandbox-runtime.js';
 import { PILOT_SERVICE, sidecarServices, ZIPKIN_ADDRESS } from './sidecar.js';
 
 /** The one network every service joins; sidecars share their app's namespace instead. */
@@ -55,6 +56,9 @@ export function renderMesh(model: MeshModel): RenderResult {
     ...addons(ctx),
   };
   for (const app of model.apps) Object.assign(services, appWithSidecar(ctx, app));
+  if (model.imageSet === 'sandbox') {
+    for (const [name, service] of Object.entries(services)) services[name] = sandboxService(name, service, model, version);
+  }
 
   const files: RenderedFile[] = [kubeconfigFile(), meshConfigFile(model, version), ...configInitFiles(version)];
   if (model.addons.includes('prometheus')) files.push(prometheusConfigFile(version));
@@ -140,7 +144,8 @@ function controlPlane(ctx: RenderContext): Record<string, ComposeService> {
       ],
       expose: ['2379'],
       healthcheck: {
-        test: ['CMD', 'etcdctl', '--endpoints=http://127.0.0.1:2379', 'cluster-health'],
+        // The v3 API's health check; etcdctl of 3.2 (upstream) and 3.4 (Debian) both have it.
+        test: ['CMD', 'env', 'ETCDCTL_API=3', 'etcdctl', '--endpoints=http://127.0.0.1:2379', 'endpoint', 'health'],
         interval: '2s',
         timeout: '2s',
         retries: 60,
@@ -396,6 +401,7 @@ function appWithSidecar(ctx: RenderContext, app: AppService): Record<string, Com
       {
         version: ctx.version,
         registry: ctx.model.registry,
+        imageSet: ctx.model.imageSet,
         images: { proxyInit: ctx.image('proxy-init'), proxy: ctx.image('proxy') },
         tracing: ctx.tracing,
         pilotInDocument: true,

@@ -1,4 +1,5 @@
 import type { IstioVersion } from '../model/istio-versions.js';
+import type { ImageSetName } from '../model/image-sets.js';
 import type { RegistryKind } from '../model/mesh.js';
 import { LABELS, type ComposeService } from './compose-spec.js';
 
@@ -9,6 +10,8 @@ export const PROXY_UID = 1337;
 /** Compose service name of pilot; sidecars reach it by this name on the mesh network. */
 export const PILOT_SERVICE = 'istio-pilot';
 export const ZIPKIN_ADDRESS = 'zipkin:9411';
+/** Envoy's admin port inside the app's namespace (127.0.0.1 only). */
+export const PROXY_ADMIN_PORT = 15000;
 /** Writable for uid 1337 in proxy_debug, unlike /etc/istio/proxy. */
 const PROXY_CONFIG_PATH = '/var/lib/istio';
 const PILOT_AGENT = '/usr/local/bin/pilot-agent';
@@ -25,6 +28,8 @@ export interface SidecarTarget {
 export interface SidecarSettings {
   version: IstioVersion;
   registry: RegistryKind;
+  /** The sandbox proxy is nginx started by mesh-local-proxy, not pilot-agent. */
+  imageSet: ImageSetName;
   images: { proxyInit: string; proxy: string };
   tracing: boolean;
   /** Add `depends_on` pilot: only when pilot is in the same Compose document. */
@@ -69,8 +74,7 @@ export function sidecarServices(
   const proxy: ComposeService = {
     image: settings.images.proxy,
     user: String(PROXY_UID),
-    entrypoint: [PILOT_AGENT],
-    command: proxyArgs(settings, target.service),
+    ...proxyProcess(settings, target),
     network_mode: networkMode,
     ...profiles,
     environment: { SERVICE_IGNORE: '1' },
@@ -87,6 +91,23 @@ export function sidecarServices(
     },
   };
   return { [names.init]: init, [names.proxy]: proxy };
+}
+
+function proxyProcess(settings: SidecarSettings, target: SidecarTarget): Pick<ComposeService, 'entrypoint' | 'command' | 'healthcheck'> {
+  if (settings.imageSet === 'sandbox') {
+    return {
+      entrypoint: ['/usr/local/bin/mesh-local-proxy'],
+      command: ['--service-cluster', target.service, '--inbound-ports', target.ports.join(',')],
+      // nginx answers where Envoy's admin port would be.
+      healthcheck: {
+        test: ['CMD', 'curl', '-fsS', '-o', '/dev/null', `http://127.0.0.1:${PROXY_ADMIN_PORT}/`],
+        interval: '2s',
+        timeout: '2s',
+        retries: 30,
+      },
+    };
+  }
+  return { entrypoint: [PILOT_AGENT], command: proxyArgs(settings, target.service) };
 }
 
 /** pilot-agent arguments; the discovery address is always explicit (upstream's default drifted). */

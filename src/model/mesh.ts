@@ -1,3 +1,5 @@
+import type { ImageSetName } from './image-sets.js';
+
 /**
  * The typed description of a mesh. Everything the renderer needs is here, already resolved:
  * no defaults are applied and no environment is read after this point.
@@ -30,7 +32,7 @@ export interface AppService {
   name: string;
   /** Version label (`v1`), registered as `version|v1` (Consul) or metadata `version: v1` (Eureka). */
   version: string;
-  /** Image key in the image table (`reviews-v2`) or a literal image reference. */
+  /** Image reference (BookInfo's are resolved from the image table by instance name). */
   image: string;
   /** Ports the application listens on inside its container. */
   ports: number[];
@@ -52,6 +54,8 @@ export interface MeshModel {
   /** Compose project name; also names the state directory. */
   project: string;
   istioVersion: string;
+  /** Which images run it; the topology is the same for both. */
+  imageSet: ImageSetName;
   registry: RegistryKind;
   addons: AddonName[];
   mtls: boolean;

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { bookinfoApps } from './bookinfo.js';
+import { IMAGE_SETS, SANDBOX_IMAGES, SANDBOX_MISSING_ADDONS, type ImageSetName } from './image-sets.js';
 import { IMAGE_KEYS, resolveImages, type ImageKey } from './images.js';
 import { DEFAULT_ISTIO_VERSION, findIstioVersion, supportedVersions } from './istio-versions.js';
 import {
@@ -28,6 +29,7 @@ export interface Settings {
   mtls: boolean;
   bookinfo: boolean;
   hostAddress: string;
+  imageSet: ImageSetName;
   imageMirror: string | undefined;
   images: Partial<Record<ImageKey, string>>;
   ports: HostPorts;
@@ -59,6 +61,7 @@ export function defaultSettings(): Settings {
     mtls: false,
     bookinfo: false,
     hostAddress: '127.0.0.1',
+    imageSet: 'upstream',
     imageMirror: undefined,
     images: {},
     ports: { ...DEFAULT_HOST_PORTS },
@@ -75,6 +78,7 @@ export interface FlagValues {
   mtls?: boolean;
   bookinfo?: boolean;
   hostAddress?: string;
+  imageSet?: string;
   imageMirror?: string;
   image?: string[];
   port?: string[];
@@ -90,7 +94,16 @@ type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = (message: string): Parsed<never> => ({ ok: false, message });
 
-type ScalarName = 'project' | 'registry' | 'istioVersion' | 'addons' | 'mtls' | 'bookinfo' | 'hostAddress' | 'imageMirror';
+type ScalarName =
+  | 'project'
+  | 'registry'
+  | 'istioVersion'
+  | 'addons'
+  | 'mtls'
+  | 'bookinfo'
+  | 'hostAddress'
+  | 'imageSet'
+  | 'imageMirror';
 
 interface ScalarSpec {
   env: string;
@@ -111,6 +124,7 @@ export const SCALAR_SETTINGS: Record<ScalarName, ScalarSpec> = {
   mtls: { env: 'MESH_LOCAL_MTLS', flag: '--mtls', parse: parseBoolean },
   bookinfo: { env: 'MESH_LOCAL_BOOKINFO', flag: '--bookinfo', parse: parseBoolean },
   hostAddress: { env: 'MESH_LOCAL_HOST_ADDRESS', flag: '--host-address', parse: parseHostAddress },
+  imageSet: { env: 'MESH_LOCAL_IMAGE_SET', flag: '--images', parse: (raw) => oneOf(raw, IMAGE_SETS) },
   imageMirror: { env: 'MESH_LOCAL_IMAGE_MIRROR', flag: '--image-mirror', parse: parseMirror },
 };
 
@@ -224,6 +238,15 @@ function applyRules(settings: Settings, sources: Record<string, string>, issues:
       source: sources.mtls,
     });
   }
+  if (settings.imageSet === 'sandbox') {
+    const missing = settings.addons.filter((addon) => (SANDBOX_MISSING_ADDONS as readonly string[]).includes(addon));
+    if (missing.length > 0) {
+      settings.addons = settings.addons.filter((addon) => !missing.includes(addon));
+      warnings.push(
+        `the sandbox image set has no ${missing.join(', ')}: no reachable source ships them and mesh-local does not fake them; left out`,
+      );
+    }
+  }
   for (const addon of ['grafana', 'servicegraph'] as const) {
     if (settings.addons.includes(addon) && !settings.addons.includes('prometheus')) {
       settings.addons = ['prometheus', ...settings.addons];
@@ -253,7 +276,11 @@ export function publishedPortNames(settings: Pick<Settings, 'registry' | 'addons
 export function buildModel(settings: Settings): MeshModel {
   const version = findIstioVersion(settings.istioVersion);
   if (!version) throw new ConfigError([{ path: 'istioVersion', message: `unsupported version ${settings.istioVersion}` }]);
-  const images = resolveImages(version.images, { mirror: settings.imageMirror, overrides: settings.images });
+  // Sandbox images are built locally, so the registry mirror does not apply to them.
+  const images =
+    settings.imageSet === 'sandbox'
+      ? resolveImages(sandboxTable(version.images), { overrides: settings.images })
+      : resolveImages(version.images, { mirror: settings.imageMirror, overrides: settings.images });
   const bookinfo = settings.bookinfo
     ? bookinfoApps().map((app) => ({ ...app, image: images[app.image as ImageKey] }))
     : [];
@@ -269,6 +296,7 @@ export function buildModel(settings: Settings): MeshModel {
   return {
     project: settings.project,
     istioVersion: version.version,
+    imageSet: settings.imageSet,
     registry: settings.registry,
     addons: ADDONS.filter((addon) => settings.addons.includes(addon)),
     mtls: settings.mtls,
@@ -277,6 +305,13 @@ export function buildModel(settings: Settings): MeshModel {
     images,
     apps,
   };
+}
+
+/** The sandbox reference of every key; keys without one keep the upstream reference, never rendered. */
+function sandboxTable(upstream: Record<ImageKey, string>): Record<ImageKey, string> {
+  const table = { ...upstream };
+  for (const key of IMAGE_KEYS) table[key] = SANDBOX_IMAGES[key]?.reference ?? upstream[key];
+  return table;
 }
 
 function readFileLayer(file: SettingsInput['file'], issues: ConfigIssue[]): Record<string, unknown> | undefined {

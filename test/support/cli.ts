@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/main.js';
 import { detectCompose, composeCli, type ComposeCli } from '../../src/runtime/compose-cli.js';
+import { dockerodeEngine } from '../../src/runtime/docker-engine.js';
 
 export interface CliRun {
   code: number;
@@ -17,6 +18,7 @@ export async function runCli(argv: string[], options: { cwd: string; env?: Recor
   const code = await run(argv, {
     cwd: options.cwd,
     env: options.env ?? {},
+    engine: () => dockerodeEngine(),
     console: { out: (text) => (stdout += text), err: (text) => (stderr += text) },
   });
   return { code, stdout, stderr };

@@ -1,0 +1,200 @@
+import { spawn } from 'node:child_process';
+import { access, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ImageBuildError, ImageUnavailableError, MeshLocalError } from '../errors.js';
+import { IMAGE_KEYS, type ImageKey } from '../model/images.js';
+import {
+  NODE_RUNTIME_IMAGE,
+  SANDBOX_BASE_IMAGE,
+  SANDBOX_BASE_SOURCE,
+  SANDBOX_IMAGES,
+  SANDBOX_PROGRAM_ROOT,
+  sandboxBuildOrder,
+  type ImageSetName,
+  type SandboxImage,
+} from '../model/image-sets.js';
+import { findIstioVersion, DEFAULT_ISTIO_VERSION } from '../model/istio-versions.js';
+import type { DockerEngine } from '../runtime/docker-engine.js';
+import type { Console } from './render.js';
+
+export interface ImagesDeps {
+  engine: DockerEngine;
+  console: Console;
+  /** Holds images/sandbox/ and build/sandbox/ (the compiled sandbox programs). */
+  packageRoot: string;
+  env: Record<string, string | undefined>;
+}
+
+const OUTPUT_TAIL_LINES = 25;
+const DEFAULT_DEBIAN_MIRROR = 'http://deb.debian.org/debian';
+
+/**
+ * `mesh-local images build --set sandbox`: the base image, the Node.js runtime, then every image
+ * of the set, in order. The engine's build cache makes a second run take seconds.
+ */
+export async function buildSandboxImages(deps: ImagesDeps, signal?: AbortSignal): Promise<{ built: number; cached: number }> {
+  const started = Date.now();
+  await ensureBaseImage(deps, signal);
+  const programs = join(deps.packageRoot, 'build', 'sandbox');
+  if (!(await exists(programs))) {
+    throw new ImageUnavailableError(`the sandbox programs are not compiled (${programs} is missing)`, {
+      hint: 'run `make build` (npx tsc -p tsconfig.sandbox.json) first',
+    });
+  }
+  const order = sandboxBuildOrder();
+  const workDir = await mkdtemp(join(tmpdir(), 'mesh-local-images-'));
+  let cachedCount = 0;
+  try {
+    for (const [index, image] of order.entries()) {
+      const label = `[${index + 1}/${order.length}] ${image.reference}`;
+      const contextDir = await stageContext(image, deps.packageRoot, workDir);
+      const imageStarted = Date.now();
+      deps.console.err(`${label}: building\n`);
+      const output: string[] = [];
+      try {
+        const outcome = await deps.engine.buildImage(
+          {
+            contextDir,
+            contextEntries: ['.'],
+            dockerfile: 'Dockerfile',
+            tag: image.reference,
+            buildArgs: image.build.kind === 'dockerfile' ? { BASE: SANDBOX_BASE_IMAGE } : {},
+            labels: { 'dev.mesh-local.image-set': 'sandbox', 'dev.mesh-local.nature': image.nature },
+          },
+          (line) => output.push(line),
+          signal,
+        );
+        if (outcome.cached) cachedCount++;
+        deps.console.err(`${label}: ${outcome.cached ? 'up to date' : 'built'} in ${seconds(imageStarted)}\n`);
+      } catch (error) {
+        if (error instanceof MeshLocalError && !(error instanceof ImageBuildError)) throw error;
+        const failure =
+          error instanceof ImageBuildError ? error : new ImageBuildError(image.reference, messageOf(error), { cause: error });
+        failure.outputTail = output.slice(-OUTPUT_TAIL_LINES).join('\n');
+        throw failure;
+      }
+    }
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+  deps.console.err(`sandbox set ready: ${order.length} images (${cachedCount} unchanged) in ${seconds(started)}\n`);
+  return { built: order.length - cachedCount, cached: cachedCount };
+}
+
+/** Copies what one image's build needs into its own small context directory. */
+async function stageContext(image: SandboxImage, root: string, workDir: string): Promise<string> {
+  const contextDir = join(workDir, image.reference.replace(/[/:]/g, '_'));
+  await mkdir(contextDir, { recursive: true });
+  if (image.build.kind === 'dockerfile') {
+    await cp(join(root, image.build.dir), contextDir, { recursive: true });
+    if (image.reference === NODE_RUNTIME_IMAGE) {
+      await cp(join(root, 'build', 'sandbox'), join(contextDir, 'app'), { recursive: true });
+      // The compiled programs are ES modules; Node needs to be told so.
+      await writeFile(join(contextDir, 'app', 'package.json'), '{ "type": "module" }\n');
+    }
+    return contextDir;
+  }
+  const env = Object.entries(image.build.env ?? {}).map(([key, value]) => `ENV ${key}=${value}\n`).join('');
+  await writeFile(
+    join(contextDir, 'Dockerfile'),
+    `FROM ${NODE_RUNTIME_IMAGE}\n${env}CMD ["node", "${SANDBOX_PROGRAM_ROOT}/${image.build.program}"]\n`,
+  );
+  return contextDir;
+}
+
+/** A local debian:bookworm-slim when there is one, else debootstrap + `docker import`. */
+async function ensureBaseImage(deps: ImagesDeps, signal?: AbortSignal): Promise<void> {
+  const { engine, console } = deps;
+  if (await engine.imageExists(SANDBOX_BASE_IMAGE, signal)) {
+    console.err(`base ${SANDBOX_BASE_IMAGE}: present\n`);
+    return;
+  }
+  if (await engine.imageExists(SANDBOX_BASE_SOURCE, signal)) {
+    await engine.tagImage(SANDBOX_BASE_SOURCE, SANDBOX_BASE_IMAGE);
+    console.err(`base ${SANDBOX_BASE_IMAGE}: tagged from the local ${SANDBOX_BASE_SOURCE}\n`);
+    return;
+  }
+  const mirror = deps.env.MESH_LOCAL_DEBIAN_MIRROR || DEFAULT_DEBIAN_MIRROR;
+  const started = Date.now();
+  console.err(`base ${SANDBOX_BASE_IMAGE}: no ${SANDBOX_BASE_SOURCE} here; making one with debootstrap from ${mirror}\n`);
+  const rootfs = await mkdtemp(join(tmpdir(), 'mesh-local-rootfs-'));
+  try {
+    await runTool(['debootstrap', '--variant=minbase', 'bookworm', rootfs, mirror], SANDBOX_BASE_IMAGE, signal, {
+      hint: 'debootstrap needs root and the debootstrap package (apt-get install debootstrap), or load a debian:bookworm-slim image',
+    });
+    const tar = spawn('tar', ['-C', rootfs, '-c', '.'], { stdio: ['ignore', 'pipe', 'pipe'], signal });
+    const tarExit = new Promise<number | null>((resolve, reject) => {
+      tar.on('error', reject);
+      tar.on('close', resolve);
+    });
+    await engine.importImage(tar.stdout, SANDBOX_BASE_IMAGE, signal);
+    if ((await tarExit) !== 0) throw new ImageBuildError(SANDBOX_BASE_IMAGE, 'tar of the root filesystem failed');
+  } finally {
+    await rm(rootfs, { recursive: true, force: true });
+  }
+  console.err(`base ${SANDBOX_BASE_IMAGE}: imported in ${seconds(started)}\n`);
+}
+
+function runTool(argv: string[], image: string, signal: AbortSignal | undefined, options: { hint: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const output: string[] = [];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], signal });
+    const keep = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', (error) => reject(new ImageBuildError(image, `${argv[0]}: ${error.message}`, { cause: error, hint: options.hint })));
+    child.on('close', (code) => {
+      if (code === 0) return resolve();
+      const failure = new ImageBuildError(image, `${argv.join(' ')} exited with ${code}`, { hint: options.hint });
+      failure.outputTail = output.slice(-OUTPUT_TAIL_LINES).join('\n');
+      reject(failure);
+    });
+  });
+}
+
+export interface ImageRow {
+  key: ImageKey;
+  reference: string | null;
+  nature: string;
+  present: boolean;
+}
+
+/** `mesh-local images list`: every image key of a set, its reference and whether the engine has it. */
+export async function listImages(set: ImageSetName, engine: DockerEngine, signal?: AbortSignal): Promise<ImageRow[]> {
+  const upstream = findIstioVersion(DEFAULT_ISTIO_VERSION)!.images;
+  return Promise.all(
+    IMAGE_KEYS.map(async (key): Promise<ImageRow> => {
+      if (set === 'upstream') {
+        return { key, reference: upstream[key], nature: 'upstream', present: await engine.imageExists(upstream[key], signal) };
+      }
+      const image = SANDBOX_IMAGES[key];
+      if (!image) return { key, reference: null, nature: 'not in this set', present: false };
+      return { key, reference: image.reference, nature: image.nature, present: await engine.imageExists(image.reference, signal) };
+    }),
+  );
+}
+
+export function formatImageTable(rows: ImageRow[]): string {
+  const header = ['IMAGE', 'REFERENCE', 'KIND', 'PRESENT'];
+  const lines = rows.map((row) => [row.key, row.reference ?? '-', row.nature, row.reference ? (row.present ? 'yes' : 'no') : '-']);
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
+  return [header, ...lines].map((line) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function seconds(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)}s`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
