@@ -100,6 +100,10 @@ describe('renderMesh', () => {
     ]);
   });
 
+  it('renders port 0 as any free host port, still bound to the host address', () => {
+    expect(render({ bookinfo: true, port: ['gateway=0'] }).document.services['productpage-v1']!.ports).toEqual(['127.0.0.1::9080']);
+  });
+
   it('mounts the Docker socket read-only, and only into the registrator', () => {
     const { services } = render({ bookinfo: true }).document;
     const withSocket = Object.entries(services).filter(([, service]) =>

@@ -81,9 +81,11 @@ class RenderContext {
     return reference;
   }
 
-  /** `127.0.0.1:9081:9080`: every published port binds to the model's host address. */
+  /** `127.0.0.1:9081:9080`: every published port binds to the model's host address; port 0 is
+   * rendered as `127.0.0.1::9080`, any free port. */
   publish(name: HostPortName, containerPort: number): string {
-    return `${this.model.hostAddress}:${this.model.hostPorts[name]}:${containerPort}`;
+    const hostPort = this.model.hostPorts[name] === 0 ? '' : this.model.hostPorts[name];
+    return `${this.model.hostAddress}:${hostPort}:${containerPort}`;
   }
 
   labels(role: ServiceRole, component: string): Record<string, string> {

@@ -133,6 +133,11 @@ describe('validation reports every problem with its source', () => {
     expect(() => resolve({ flags: { port: ['eureka=8080'] } })).not.toThrow();
   });
 
+  it('accepts port 0 (any free port) for several services at once', () => {
+    const { settings } = resolve({ flags: { port: ['apiserver=0', 'pilot=0', 'gateway=0'] } });
+    expect(settings.ports).toMatchObject({ apiserver: 0, pilot: 0, gateway: 0 });
+  });
+
   it('adds prometheus when grafana or servicegraph needs it, with a warning', () => {
     const { settings, warnings } = resolve({ flags: { addons: 'grafana' } });
     expect(settings.addons).toEqual(['prometheus', 'grafana']);

@@ -137,7 +137,7 @@ interface MapSpec<K extends string> {
 
 export const MAP_SETTINGS = {
   images: { env: 'MESH_LOCAL_IMAGES', flag: '--image', keys: IMAGE_KEYS, parseValue: parseImageReference },
-  ports: { env: 'MESH_LOCAL_PORTS', flag: '--port', keys: HOST_PORT_NAMES, parseValue: parsePort },
+  ports: { env: 'MESH_LOCAL_PORTS', flag: '--port', keys: HOST_PORT_NAMES, parseValue: parseHostPort },
 } satisfies { images: MapSpec<ImageKey>; ports: MapSpec<HostPortName> };
 
 const FILE_KEYS = [...Object.keys(SCALAR_SETTINGS), ...Object.keys(MAP_SETTINGS), 'apps'];
@@ -255,7 +255,10 @@ function applyRules(settings: Settings, sources: Record<string, string>, issues:
   }
   const published = publishedPortNames(settings);
   const byPort = new Map<number, HostPortName[]>();
-  for (const name of published) byPort.set(settings.ports[name], [...(byPort.get(settings.ports[name]) ?? []), name]);
+  for (const name of published) {
+    // 0 lets the engine pick a free port, so it never conflicts.
+    if (settings.ports[name] !== 0) byPort.set(settings.ports[name], [...(byPort.get(settings.ports[name]) ?? []), name]);
+  }
   for (const [port, names] of byPort) {
     if (names.length > 1) {
       issues.push({ path: `ports.${names[1]}`, message: `host port ${port} is also used by ports.${names[0]}` });
@@ -442,6 +445,13 @@ function parsePort(raw: unknown): Parsed<number> {
   const port = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
   if (typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535) return ok(port);
   return fail(`expected a port number between 1 and 65535, found '${String(raw)}'`);
+}
+
+/** A host port, or 0 for "any free port" (the engine picks one at start). */
+function parseHostPort(raw: unknown): Parsed<number> {
+  if (raw === 0 || raw === '0') return ok(0);
+  const port = parsePort(raw);
+  return port.ok ? port : fail(`expected a port number between 1 and 65535, or 0 for any free port, found '${String(raw)}'`);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
