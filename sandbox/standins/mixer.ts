@@ -1,0 +1,117 @@
+/**
+ * STAND-IN for Istio's Mixer (mesh-local sandbox). The real docker.io/istio/mixer images cannot
+ * be pulled here. This program keeps Mixer's ports open and its monitoring surface real enough
+ * for Prometheus to scrape:
+ *
+ *  - MONITORING_PORT (9093): `GET /metrics` (Prometheus text format), `GET /version`,
+ *    `GET /health`, and `POST /report`, which counts JSON reports;
+ *  - PROMETHEUS_PORT (42422): `GET /metrics`, where the real Mixer's Prometheus adapter serves
+ *    the mesh metrics (the stand-in has none to serve but its own);
+ *  - GRPC_PORT (9091): a plain HTTP `GET /health`, only so the port exists.
+ *
+ * Real sidecars speak gRPC (istio.mixer.v1.Mixer/Check and /Report) to 9091; none of the sandbox
+ * proxies do, and this stand-in implements neither Check nor Report over gRPC. `POST /report` is
+ * a stand-in-only JSON endpoint for programs that want to show traffic in the counter.
+ */
+import { pathToFileURL } from 'node:url';
+import { HttpError, Router, envInt, listen, readBody, runMain, sendJson, sendText, type RunningServer } from '../common/server.js';
+
+export interface MixerOptions {
+  monitoringPort: number;
+  grpcPort: number;
+  /** Omit for none. */
+  prometheusPort?: number;
+  host?: string;
+}
+
+export interface RunningMixer extends RunningServer {
+  /** The monitoring port (same as `port`). */
+  monitoringPort: number;
+  grpcPort: number;
+  prometheusPort?: number;
+}
+
+export const STANDIN_VERSION = 'mesh-local mixer stand-in 1';
+const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+
+function withStandinHeader(router: Router): Router['handle'] {
+  return (request, response) => {
+    response.setHeader('x-mesh-local-standin', 'mixer');
+    return router.handle(request, response);
+  };
+}
+
+export async function start(options: MixerOptions): Promise<RunningMixer> {
+  const startedAt = process.hrtime.bigint();
+  let reports = 0;
+
+  const metrics = () =>
+    [
+      '# HELP mixer_standin_reports_total Report requests the mixer stand-in received on POST /report.',
+      '# TYPE mixer_standin_reports_total counter',
+      `mixer_standin_reports_total ${reports}`,
+      '# HELP mixer_standin_uptime_seconds Seconds since the mixer stand-in process started serving.',
+      '# TYPE mixer_standin_uptime_seconds gauge',
+      `mixer_standin_uptime_seconds ${(Number(process.hrtime.bigint() - startedAt) / 1e9).toFixed(3)}`,
+      '',
+    ].join('\n');
+  const health = (response: Parameters<Router['handle']>[1]) => sendJson(response, 200, { status: 'SERVING', standin: true });
+
+  const monitoring = new Router();
+  monitoring.add('GET', '/metrics', (_request, response) => sendText(response, 200, metrics(), PROMETHEUS_TEXT));
+  monitoring.add('GET', '/version', (_request, response) => sendText(response, 200, `${STANDIN_VERSION}\n`));
+  monitoring.add('GET', '/health', (_request, response) => health(response));
+  monitoring.add('POST', '/report', async (request, response) => {
+    const type = String(request.headers['content-type'] ?? 'application/json').split(';')[0]!.trim();
+    if (type !== 'application/json') throw new HttpError(415, `POST /report takes application/json, not ${type}`);
+    const text = await readBody(request, 256 * 1024);
+    try {
+      JSON.parse(text);
+    } catch {
+      throw new HttpError(400, 'request body is not valid JSON');
+    }
+    reports++;
+    sendJson(response, 200, { accepted: true, reports });
+  });
+
+  const grpc = new Router();
+  grpc.add('GET', '/health', (_request, response) => health(response));
+
+  const prometheus = new Router();
+  prometheus.add('GET', '/metrics', (_request, response) => sendText(response, 200, metrics(), PROMETHEUS_TEXT));
+
+  const servers: RunningServer[] = [];
+  try {
+    servers.push(await listen(withStandinHeader(monitoring), options.monitoringPort, options.host));
+    servers.push(await listen(withStandinHeader(grpc), options.grpcPort, options.host));
+    if (options.prometheusPort !== undefined) {
+      servers.push(await listen(withStandinHeader(prometheus), options.prometheusPort, options.host));
+    }
+  } catch (error) {
+    await Promise.all(servers.map((server) => server.close()));
+    throw error;
+  }
+  const [monitoringServer, grpcServer, prometheusServer] = servers as [RunningServer, RunningServer, RunningServer | undefined];
+  return {
+    port: monitoringServer.port,
+    url: monitoringServer.url,
+    monitoringPort: monitoringServer.port,
+    grpcPort: grpcServer.port,
+    prometheusPort: prometheusServer?.port,
+    close: async () => {
+      await Promise.all(servers.map((server) => server.close()));
+    },
+  };
+}
+
+export function optionsFromEnv(env: NodeJS.ProcessEnv): MixerOptions {
+  return {
+    monitoringPort: envInt(env, 'MONITORING_PORT', 9093),
+    grpcPort: envInt(env, 'GRPC_PORT', 9091),
+    prometheusPort: env.PROMETHEUS_PORT === 'off' ? undefined : envInt(env, 'PROMETHEUS_PORT', 42422),
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runMain('mixer stand-in', () => start(optionsFromEnv(process.env)));
+}

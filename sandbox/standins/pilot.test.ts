@@ -1,0 +1,415 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ISTIO_VERSIONS } from '../../src/model/istio-versions.js';
+import { Router, listen, sendJson, sendText, type RunningServer } from '../common/server.js';
+import { MemoryStore } from './apiserver-store.js';
+import { start as startApiServer, type RunningApiServer } from './apiserver.js';
+import { pilotApiSuite, type PilotSuiteTarget } from './pilot-suite.js';
+import {
+  consulLabels,
+  crdObject,
+  optionsFromEnv,
+  parseCrdName,
+  parseServiceKey,
+  start,
+  toRegistrations,
+  type RunningPilot,
+} from './pilot.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+// ---- fake registries: what registrator leaves in Consul and the Eureka fork in Eureka ------
+
+interface FakeConsulEntry {
+  ServiceName: string;
+  ServiceAddress: string;
+  Address: string;
+  ServicePort: number;
+  ServiceTags: string[] | null;
+  NodeMeta: Record<string, string> | null;
+}
+
+const CONSUL_CATALOG: FakeConsulEntry[] = [
+  { ServiceName: 'consul', ServiceAddress: '', Address: '172.28.0.5', ServicePort: 8300, ServiceTags: [], NodeMeta: null },
+  // Tags without '|' (or with two) are ignored; the address falls back to the node's.
+  { ServiceName: 'details', ServiceAddress: '', Address: '172.28.0.20', ServicePort: 9080, ServiceTags: ['version|v1', 'urlprefix-/details', 'a|b|c'], NodeMeta: null },
+  { ServiceName: 'reviews', ServiceAddress: '172.28.0.31', Address: '172.28.0.2', ServicePort: 9080, ServiceTags: ['version|v1'], NodeMeta: {} },
+  { ServiceName: 'reviews', ServiceAddress: '172.28.0.33', Address: '172.28.0.2', ServicePort: 9080, ServiceTags: ['version|v3', 'team|books'], NodeMeta: {} },
+  { ServiceName: 'reviews', ServiceAddress: '172.28.0.32', Address: '172.28.0.2', ServicePort: 9080, ServiceTags: ['version|v2'], NodeMeta: {} },
+];
+
+async function startFakeConsul(): Promise<RunningServer> {
+  const router = new Router();
+  router.add('GET', '/v1/catalog/services', (_request, response) => {
+    const services: Record<string, string[]> = {};
+    for (const entry of CONSUL_CATALOG) services[entry.ServiceName] = [...(services[entry.ServiceName] ?? []), ...(entry.ServiceTags ?? [])];
+    sendJson(response, 200, services);
+  });
+  router.add('GET', '/v1/catalog/service/:name', (_request, response, { name }) =>
+    sendJson(response, 200, CONSUL_CATALOG.filter((entry) => entry.ServiceName === name)),
+  );
+  return listen(router.handle, 0, '127.0.0.1');
+}
+
+const eurekaInstance = (app: string, ip: string, status: string, metadata: Record<string, string>, port: number | string = '9080') => ({
+  instanceId: `registrator-${app}-${ip}`,
+  hostName: app.toLowerCase(),
+  app: app.toUpperCase(),
+  ipAddr: ip,
+  status,
+  port: { $: port, '@enabled': 'true' },
+  securePort: { $: 443, '@enabled': 'false' },
+  metadata: { '@class': 'java.util.Collections$EmptyMap', 'istio.protocol': 'http', ...metadata },
+});
+
+const EUREKA_APPS = {
+  applications: {
+    versions__delta: '1',
+    apps__hashcode: 'UP_4_',
+    application: [
+      // One instance: Eureka's JSON gives the object, not a one-element list.
+      { name: 'DETAILS', instance: eurekaInstance('details', '172.18.0.20', 'UP', { version: 'v1' }) },
+      {
+        name: 'REVIEWS',
+        instance: [
+          eurekaInstance('reviews', '172.18.0.31', 'UP', { version: 'v1' }, 9080),
+          eurekaInstance('reviews', '172.18.0.32', 'UP', { version: 'v2' }),
+          eurekaInstance('reviews', '172.18.0.33', 'DOWN', { version: 'v3' }),
+        ],
+      },
+    ],
+  },
+};
+
+async function startFakeEureka(): Promise<RunningServer> {
+  const router = new Router();
+  router.add('GET', '/eureka/v2/apps', (request, response) => {
+    // Eureka answers XML unless asked for JSON.
+    if (!String(request.headers.accept ?? '').includes('application/json')) {
+      sendText(response, 200, '<applications/>', 'application/xml');
+      return;
+    }
+    sendJson(response, 200, EUREKA_APPS);
+  });
+  return listen(router.handle, 0, '127.0.0.1');
+}
+
+// ---- unit tests -----------------------------------------------------------------------------
+
+describe('pilot stand-in helpers', () => {
+  it('reads CRD names into group, version and kind', () => {
+    expect(parseCrdName('routerules.config.istio.io')).toEqual({
+      name: 'routerules.config.istio.io',
+      plural: 'routerules',
+      group: 'config.istio.io',
+      version: 'v1alpha2',
+      kind: 'RouteRule',
+    });
+    expect(parseCrdName('virtualservices.networking.istio.io')).toMatchObject({ version: 'v1alpha3', kind: 'VirtualService' });
+    expect(parseCrdName('policies.authentication.istio.io')).toMatchObject({ version: 'v1alpha1', kind: 'Policy' });
+    expect(parseCrdName('widgets.example.com:v1')).toMatchObject({ group: 'example.com', version: 'v1', kind: 'Widget' });
+    expect(() => parseCrdName('widgets.example.com')).toThrow(/no known API version for group 'example\.com'/);
+    expect(() => parseCrdName('routerules')).toThrow(/<plural>\.<group>/);
+  });
+
+  it('knows a version and kind for every CRD of every Istio version mesh-local supports', () => {
+    for (const version of ISTIO_VERSIONS) {
+      for (const name of version.pilot.crds) {
+        const spec = parseCrdName(name);
+        expect(crdObject(spec)).toMatchObject({
+          apiVersion: 'apiextensions.k8s.io/v1beta1',
+          kind: 'CustomResourceDefinition',
+          metadata: { name },
+          spec: { scope: 'Namespaced', names: { plural: name.split('.')[0] } },
+        });
+      }
+    }
+  });
+
+  it('takes labels from key|value tags only', () => {
+    expect(consulLabels(['version|v1', 'plain', 'a|b|c', 'team|books'])).toEqual({ version: 'v1', team: 'books' });
+    expect(consulLabels(null)).toEqual({});
+  });
+
+  it('parses service keys the way pilot writes them', () => {
+    expect(parseServiceKey('reviews.service.consul|http|version=v1,team=a;version=v2')).toEqual({
+      hostname: 'reviews.service.consul',
+      ports: ['http'],
+      labelSets: [{ version: 'v1', team: 'a' }, { version: 'v2' }],
+    });
+    expect(parseServiceKey('reviews')).toEqual({ hostname: 'reviews', ports: [], labelSets: [] });
+  });
+
+  it('groups instances by hostname and port name', () => {
+    expect(
+      toRegistrations([
+        { hostname: 'b', portName: 'http', address: '10.0.0.2', port: 80, labels: {} },
+        { hostname: 'a', portName: 'http', address: '10.0.0.9', port: 80, labels: { version: 'v2' } },
+        { hostname: 'a', portName: 'http', address: '10.0.0.1', port: 80, labels: { version: 'v1' } },
+      ]),
+    ).toEqual([
+      {
+        'service-key': 'a|http',
+        hosts: [
+          { ip_address: '10.0.0.1', port: 80, tags: { version: 'v1' } },
+          { ip_address: '10.0.0.9', port: 80, tags: { version: 'v2' } },
+        ],
+      },
+      { 'service-key': 'b|http', hosts: [{ ip_address: '10.0.0.2', port: 80, tags: {} }] },
+    ]);
+  });
+
+  it('reads its configuration from the environment', () => {
+    expect(
+      optionsFromEnv({ PORT: '15003', REGISTRY: 'eureka', PILOT_CRDS: 'routerules.config.istio.io,egressrules.config.istio.io', MONITORING_PORT: 'off' }),
+    ).toEqual({
+      port: 15003,
+      kubeApi: 'http://istio-apiserver:8080',
+      registry: 'eureka',
+      consulUrl: 'http://consul:8500',
+      eurekaUrl: 'http://eureka:8080',
+      crds: ['routerules.config.istio.io', 'egressrules.config.istio.io'],
+      monitoringPort: undefined,
+    });
+    expect(optionsFromEnv({}).monitoringPort).toBe(9093);
+  });
+});
+
+// ---- start-up failures ----------------------------------------------------------------------
+
+describe('pilot stand-in without an API server', () => {
+  it('start rejects with a clear message and leaves its port closed', async () => {
+    const deadApi = await freePort();
+    const port = await freePort();
+    await expect(
+      start({ port, host: '127.0.0.1', kubeApi: `http://127.0.0.1:${deadApi}`, registry: 'consul', crds: ['routerules.config.istio.io'] }),
+    ).rejects.toThrow(/cannot reach the API server at http:\/\/127\.0\.0\.1:\d+ to register routerules\.config\.istio\.io/);
+    await expect(fetch(`http://127.0.0.1:${port}/ready`)).rejects.toThrow();
+  });
+
+  it('start rejects when the API server refuses a CRD', async () => {
+    const refusing = new Router().add('POST', '/*', (_request, response) => sendJson(response, 403, { reason: 'Forbidden' }));
+    const api = await listen(refusing.handle, 0, '127.0.0.1');
+    try {
+      await expect(start({ port: 0, host: '127.0.0.1', kubeApi: api.url, registry: 'consul', crds: ['routerules.config.istio.io'] })).rejects.toThrow(
+        /refused CRD routerules\.config\.istio\.io: HTTP 403/,
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('start rejects a bad REGISTRY or an empty PILOT_CRDS', async () => {
+    await expect(start({ port: 0, kubeApi: 'http://127.0.0.1:1', registry: 'k8s' as never, crds: ['routerules.config.istio.io'] })).rejects.toThrow(
+      /REGISTRY must be consul or eureka/,
+    );
+    await expect(start({ port: 0, kubeApi: 'http://127.0.0.1:1', registry: 'consul', crds: [''] })).rejects.toThrow(/PILOT_CRDS/);
+  });
+
+  it('as a program, exits non-zero with the reason when the API server is not reachable', async () => {
+    // Compile pilot.ts and what it imports, as the image does, and run it with node.
+    const out = await mkdtemp(join(tmpdir(), 'pilot-standin-'));
+    try {
+      const tsc = join(repoRoot, 'node_modules', '.bin', 'tsc');
+      await promisify(execFile)(
+        tsc,
+        [
+          '--ignoreConfig',
+          '--outDir', out,
+          '--rootDir', repoRoot,
+          '--module', 'nodenext',
+          '--moduleResolution', 'nodenext',
+          '--target', 'es2022',
+          '--types', 'node',
+          '--skipLibCheck',
+          join(repoRoot, 'sandbox', 'standins', 'pilot.ts'),
+        ],
+        { cwd: repoRoot },
+      );
+      await writeFile(join(out, 'package.json'), '{"type":"module"}\n');
+      const deadApi = await freePort();
+      const child = spawn(process.execPath, [join(out, 'sandbox', 'standins', 'pilot.js')], {
+        env: {
+          PATH: process.env.PATH,
+          PORT: '0',
+          MONITORING_PORT: 'off',
+          KUBE_API: `http://127.0.0.1:${deadApi}`,
+          REGISTRY: 'consul',
+          PILOT_CRDS: 'routerules.config.istio.io,virtualservices.networking.istio.io',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/pilot-discovery stand-in: cannot start: cannot reach the API server at http:\/\/127\.0\.0\.1:\d+/);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+});
+
+// ---- against a real in-process API server stand-in and fake registries ----------------------
+
+for (const version of ISTIO_VERSIONS) {
+  describe(`pilot stand-in for Istio ${version.version} with Consul`, () => {
+    let api: RunningApiServer;
+    let consul: RunningServer;
+    let pilot: RunningPilot;
+    beforeAll(async () => {
+      api = await startApiServer({ port: 0, host: '127.0.0.1', store: new MemoryStore() });
+      consul = await startFakeConsul();
+      pilot = await start({
+        port: 0,
+        host: '127.0.0.1',
+        kubeApi: api.url,
+        registry: 'consul',
+        consulUrl: consul.url,
+        crds: version.pilot.crds,
+        monitoringPort: 0,
+      });
+    });
+    afterAll(async () => {
+      await pilot?.close();
+      await consul?.close();
+      await api?.close();
+    });
+
+    pilotApiSuite(
+      (): PilotSuiteTarget => ({
+        url: pilot.url,
+        kubeApi: api.url,
+        crds: version.pilot.crds,
+        expected: [
+          { 'service-key': 'details.service.consul|http', hosts: [{ ip_address: '172.28.0.20', port: 9080, tags: { version: 'v1' } }] },
+          {
+            'service-key': 'reviews.service.consul|http',
+            hosts: [
+              { ip_address: '172.28.0.31', port: 9080, tags: { version: 'v1' } },
+              { ip_address: '172.28.0.32', port: 9080, tags: { version: 'v2' } },
+              { ip_address: '172.28.0.33', port: 9080, tags: { version: 'v3', team: 'books' } },
+            ],
+          },
+        ],
+      }),
+    );
+
+    it('lists exactly the catalog, consul itself included', async () => {
+      const body = (await (await fetch(`${pilot.url}/v1/registration`)).json()) as Array<{ 'service-key': string }>;
+      expect(body.map((entry) => entry['service-key'])).toEqual([
+        'consul.service.consul|http',
+        'details.service.consul|http',
+        'reviews.service.consul|http',
+      ]);
+    });
+
+    it('registers CRDs again without complaint when they exist (409 is fine)', async () => {
+      const second = await start({ port: 0, host: '127.0.0.1', kubeApi: api.url, registry: 'consul', consulUrl: consul.url, crds: version.pilot.crds });
+      expect((await fetch(`${second.url}/ready`)).status).toBe(200);
+      await second.close();
+    });
+
+    it('makes the CRDs usable: a RouteRule can be stored once pilot is up', async () => {
+      const answer = await fetch(`${api.url}/apis/config.istio.io/v1alpha2/namespaces/default/routerules`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          apiVersion: 'config.istio.io/v1alpha2',
+          kind: 'RouteRule',
+          metadata: { name: 'reviews-default' },
+          spec: { destination: { name: 'reviews' }, precedence: 1, route: [{ labels: { version: 'v1' } }] },
+        }),
+      });
+      expect(answer.status).toBe(201);
+    });
+
+    it('serves /metrics on the monitoring port', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${pilot.monitoringPort}/metrics`)).text();
+      expect(text).toMatch(/^# TYPE pilot_standin_registration_requests_total counter$/m);
+      expect(text).toMatch(/^pilot_standin_registration_requests_total [1-9]\d*$/m);
+    });
+  });
+}
+
+describe('pilot stand-in with Eureka', () => {
+  let api: RunningApiServer;
+  let eureka: RunningServer;
+  let pilot: RunningPilot;
+  const crds = ISTIO_VERSIONS[0]!.pilot.crds;
+  beforeAll(async () => {
+    api = await startApiServer({ port: 0, host: '127.0.0.1', store: new MemoryStore() });
+    eureka = await startFakeEureka();
+    pilot = await start({ port: 0, host: '127.0.0.1', kubeApi: api.url, registry: 'eureka', eurekaUrl: eureka.url, crds });
+  });
+  afterAll(async () => {
+    await pilot?.close();
+    await eureka?.close();
+    await api?.close();
+  });
+
+  pilotApiSuite(
+    (): PilotSuiteTarget => ({
+      url: pilot.url,
+      kubeApi: api.url,
+      crds,
+      expected: [
+        // Labels are the metadata without istio.protocol and @class; ports are named by number.
+        { 'service-key': 'details|9080', hosts: [{ ip_address: '172.18.0.20', port: 9080, tags: { version: 'v1' } }] },
+        {
+          'service-key': 'reviews|9080',
+          hosts: [
+            { ip_address: '172.18.0.31', port: 9080, tags: { version: 'v1' } },
+            { ip_address: '172.18.0.32', port: 9080, tags: { version: 'v2' } },
+          ],
+        },
+      ],
+    }),
+  );
+
+  it('lists only UP instances and only enabled ports', async () => {
+    const body = (await (await fetch(`${pilot.url}/v1/registration`)).json()) as Array<{ 'service-key': string; hosts: unknown[] }>;
+    expect(body.map((entry) => entry['service-key'])).toEqual(['details|9080', 'reviews|9080']);
+    expect(body.flatMap((entry) => entry.hosts)).toHaveLength(3);
+  });
+});
+
+describe('pilot stand-in with an unreachable registry', () => {
+  it('answers /v1/registration with 503 and the reason', async () => {
+    const api = await startApiServer({ port: 0, host: '127.0.0.1', store: new MemoryStore() });
+    const deadConsul = await freePort();
+    const pilot = await start({
+      port: 0,
+      host: '127.0.0.1',
+      kubeApi: api.url,
+      registry: 'consul',
+      consulUrl: `http://127.0.0.1:${deadConsul}`,
+      crds: ['routerules.config.istio.io'],
+    });
+    try {
+      const response = await fetch(`${pilot.url}/v1/registration`);
+      expect(response.status).toBe(503);
+      expect(((await response.json()) as { error: string }).error).toMatch(/registry at http:\/\/127\.0\.0\.1:\d+ did not answer/);
+    } finally {
+      await pilot.close();
+      await api.close();
+    }
+  });
+});

@@ -1,0 +1,432 @@
+/**
+ * STAND-IN for Istio's pilot-discovery (mesh-local sandbox). The real docker.io/istio/pilot images
+ * cannot be pulled here. This program keeps the two behaviours the stack's ordering and health
+ * checks depend on, and one read-only discovery surface:
+ *
+ *  - at start it registers its CustomResourceDefinitions with the API server, and, like the real
+ *    pilot, EXITS NON-ZERO when the API server cannot be reached (no retry: Compose restarts it);
+ *  - `GET /v1/registration` and `/v1/registration/:serviceKey` list what the Consul or Eureka
+ *    registry holds, converted the way pilot's 0.x registry adapters convert it;
+ *  - `GET /ready` answers 200 once the CRDs are registered.
+ *
+ * It serves no xDS (`/v1/clusters`, `/v1/routes`, `/v1/listeners`, gRPC): no Envoy configuration.
+ *
+ * Environment: PORT (the version's discovery port, e.g. 15007), KUBE_API
+ * (http://istio-apiserver:8080), REGISTRY (consul | eureka), CONSUL_URL (http://consul:8500),
+ * EUREKA_URL (http://eureka:8080), PILOT_CRDS (comma-separated `<plural>.<group>`, optionally
+ * `:<version>`), MONITORING_PORT (9093; `off` for none).
+ */
+import { pathToFileURL } from 'node:url';
+import { HttpError, Router, envInt, listen, runMain, sendJson, sendText, type RunningServer } from '../common/server.js';
+
+export type RegistryKind = 'consul' | 'eureka';
+
+export interface PilotOptions {
+  port: number;
+  host?: string;
+  kubeApi: string;
+  registry: RegistryKind;
+  consulUrl?: string;
+  eurekaUrl?: string;
+  /** CRD names, `<plural>.<group>` with an optional `:<version>`. */
+  crds: string[];
+  /** Serves /metrics and /version here when set (the real pilot's --monitoringPort). */
+  monitoringPort?: number;
+  /** Per-request timeout towards the API server and the registry. */
+  timeoutMs?: number;
+}
+
+export interface RunningPilot extends RunningServer {
+  monitoringPort?: number;
+}
+
+// ---- CRDs -----------------------------------------------------------------------------------
+
+/** API versions pilot 0.x registered per group. */
+const GROUP_VERSIONS: Record<string, string> = {
+  'config.istio.io': 'v1alpha2',
+  'networking.istio.io': 'v1alpha3',
+  'authentication.istio.io': 'v1alpha1',
+};
+
+/** Kinds whose CamelCase is not derivable from the plural. */
+const KINDS: Record<string, string> = {
+  routerules: 'RouteRule',
+  destinationpolicies: 'DestinationPolicy',
+  egressrules: 'EgressRule',
+  httpapispecs: 'HTTPAPISpec',
+  httpapispecbindings: 'HTTPAPISpecBinding',
+  quotaspecs: 'QuotaSpec',
+  quotaspecbindings: 'QuotaSpecBinding',
+  virtualservices: 'VirtualService',
+  destinationrules: 'DestinationRule',
+  serviceentries: 'ServiceEntry',
+  gateways: 'Gateway',
+  policies: 'Policy',
+};
+
+export interface CrdSpec {
+  name: string;
+  plural: string;
+  group: string;
+  version: string;
+  kind: string;
+}
+
+/** Reads one PILOT_CRDS entry; throws with a clear message for one it cannot place. */
+export function parseCrdName(entry: string): CrdSpec {
+  const [name, explicitVersion] = entry.trim().split(':') as [string, string | undefined];
+  const match = /^([a-z0-9-]+)\.([a-z0-9-]+(\.[a-z0-9-]+)+)$/.exec(name);
+  if (!match) throw new Error(`CRD name '${entry}' is not <plural>.<group> (like routerules.config.istio.io)`);
+  const plural = match[1]!;
+  const group = match[2]!;
+  const version = explicitVersion || GROUP_VERSIONS[group];
+  if (!version) {
+    throw new Error(`no known API version for group '${group}' of CRD '${name}'; give it as '${name}:<version>'`);
+  }
+  const kind = KINDS[plural] ?? camelSingular(plural);
+  return { name, plural, group, version, kind };
+}
+
+function camelSingular(plural: string): string {
+  const singular = plural.endsWith('ies') ? `${plural.slice(0, -3)}y` : plural.endsWith('s') ? plural.slice(0, -1) : plural;
+  return singular.charAt(0).toUpperCase() + singular.slice(1);
+}
+
+export function crdObject(spec: CrdSpec): Record<string, unknown> {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1beta1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: spec.name },
+    spec: {
+      group: spec.group,
+      version: spec.version,
+      scope: 'Namespaced',
+      names: { plural: spec.plural, singular: spec.kind.toLowerCase(), kind: spec.kind },
+    },
+  };
+}
+
+/** Registers every CRD; 201 and 409 both count. Rejects at the first that cannot be registered. */
+export async function registerCrds(kubeApi: string, specs: CrdSpec[], timeoutMs = 5000): Promise<void> {
+  const url = `${kubeApi.replace(/\/$/, '')}/apis/apiextensions.k8s.io/v1beta1/customresourcedefinitions`;
+  for (const spec of specs) {
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(crdObject(spec)),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      throw new Error(
+        `cannot reach the API server at ${kubeApi} to register ${spec.name}: ${describe(error)}. ` +
+          'The real pilot-discovery exits here too and does not retry; start it again once the API server is up.',
+      );
+    }
+    const text = await response.text();
+    if (response.status !== 201 && response.status !== 409) {
+      throw new Error(`the API server refused CRD ${spec.name}: HTTP ${response.status}: ${text.slice(0, 300)}`);
+    }
+  }
+}
+
+// ---- registries -----------------------------------------------------------------------------
+
+export interface ServiceInstance {
+  /** The service hostname: `<name>.service.consul` (Consul) or the instance hostName (Eureka). */
+  hostname: string;
+  portName: string;
+  address: string;
+  port: number;
+  labels: Record<string, string>;
+}
+
+async function getJson<T>(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { accept: 'application/json', ...headers }, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    throw new HttpError(503, `registry at ${new URL(url).origin} did not answer: ${describe(error)}`);
+  }
+  if (!response.ok) throw new HttpError(503, `registry answered ${url} with HTTP ${response.status}`);
+  try {
+    return (await response.json()) as T;
+  } catch {
+    throw new HttpError(503, `registry answered ${url} with something that is not JSON`);
+  }
+}
+
+interface ConsulCatalogEntry {
+  ServiceName: string;
+  ServiceAddress?: string;
+  Address?: string;
+  ServicePort: number;
+  ServiceTags?: string[] | null;
+  NodeMeta?: Record<string, string> | null;
+}
+
+/** Labels from `key|value` tags; tags without exactly one `|` are ignored, as pilot's adapter does. */
+export function consulLabels(tags: string[] | null | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const tag of tags ?? []) {
+    const parts = tag.split('|');
+    if (parts.length !== 2) continue;
+    labels[parts[0]!] = parts[1]!;
+  }
+  return labels;
+}
+
+/**
+ * Pilot's Consul adapter (0.2-0.8): every service from `/v1/catalog/services`, its instances from
+ * `/v1/catalog/service/<name>`; the address is ServiceAddress, else the node's; the port name is
+ * NodeMeta `protocol`, which registrator never sets, so `http`.
+ */
+export async function consulInstances(consulUrl: string, timeoutMs: number): Promise<ServiceInstance[]> {
+  const base = consulUrl.replace(/\/$/, '');
+  const services = await getJson<Record<string, string[]>>(`${base}/v1/catalog/services`, timeoutMs);
+  const out: ServiceInstance[] = [];
+  for (const name of Object.keys(services).sort()) {
+    const entries = await getJson<ConsulCatalogEntry[]>(`${base}/v1/catalog/service/${encodeURIComponent(name)}`, timeoutMs);
+    for (const entry of entries) {
+      out.push({
+        hostname: `${name}.service.consul`,
+        portName: entry.NodeMeta?.protocol || 'http',
+        address: entry.ServiceAddress || entry.Address || '',
+        port: entry.ServicePort,
+        labels: consulLabels(entry.ServiceTags),
+      });
+    }
+  }
+  return out;
+}
+
+interface EurekaPort {
+  $?: number | string;
+  '@enabled'?: boolean | string;
+}
+
+interface EurekaInstance {
+  hostName?: string;
+  app?: string;
+  ipAddr?: string;
+  status?: string;
+  port?: EurekaPort;
+  securePort?: EurekaPort;
+  metadata?: Record<string, string>;
+}
+
+/** Eureka's JSON turns a one-element list into the element itself. */
+function asList<T>(value: T | T[] | undefined | null): T[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/**
+ * Pilot's Eureka adapter (0.3-0.8): `GET <url>/eureka/v2/apps`; only instances with status UP;
+ * hostname = instance hostName; ports `port` and `securePort` where enabled, each named by its
+ * number; labels = metadata without `istio.protocol` and `@class`; address = ipAddr.
+ */
+export async function eurekaInstances(eurekaUrl: string, timeoutMs: number): Promise<ServiceInstance[]> {
+  const answer = await getJson<{ applications?: { application?: unknown } }>(
+    `${eurekaUrl.replace(/\/$/, '')}/eureka/v2/apps`,
+    timeoutMs,
+  );
+  const out: ServiceInstance[] = [];
+  for (const application of asList(answer.applications?.application as { instance?: unknown } | undefined)) {
+    for (const instance of asList(application.instance as EurekaInstance | EurekaInstance[] | undefined)) {
+      if (instance.status !== 'UP' || !instance.hostName || !instance.ipAddr) continue;
+      const labels: Record<string, string> = {};
+      for (const [key, value] of Object.entries(instance.metadata ?? {})) {
+        if (key === 'istio.protocol' || key === '@class') continue;
+        labels[key] = String(value);
+      }
+      for (const port of [instance.port, instance.securePort]) {
+        if (!port || String(port['@enabled']) !== 'true') continue;
+        const number = Number(port.$);
+        if (!Number.isInteger(number) || number <= 0) continue;
+        out.push({ hostname: instance.hostName, portName: String(number), address: instance.ipAddr, port: number, labels });
+      }
+    }
+  }
+  return out;
+}
+
+// ---- pilot's v1 registration format ---------------------------------------------------------
+
+export interface RegistrationHost {
+  ip_address: string;
+  port: number;
+  tags: Record<string, string>;
+}
+
+export interface Registration {
+  'service-key': string;
+  hosts: RegistrationHost[];
+}
+
+/** One entry per service and port name, keyed `<hostname>|<port name>`, as pilot's `/v1/registration`. */
+export function toRegistrations(instances: ServiceInstance[]): Registration[] {
+  const byKey = new Map<string, RegistrationHost[]>();
+  for (const instance of instances) {
+    const key = `${instance.hostname}|${instance.portName}`;
+    const hosts = byKey.get(key) ?? [];
+    hosts.push({ ip_address: instance.address, port: instance.port, tags: { ...instance.labels } });
+    byKey.set(key, hosts);
+  }
+  return [...byKey.keys()].sort().map((key) => ({
+    'service-key': key,
+    hosts: byKey.get(key)!.sort((a, b) => a.ip_address.localeCompare(b.ip_address) || a.port - b.port),
+  }));
+}
+
+/**
+ * A service key as pilot writes it: `hostname|port names|labels`, port names comma-separated,
+ * label sets `;`-separated and each `k=v,k=v`. Missing parts match everything.
+ */
+export function parseServiceKey(key: string): { hostname: string; ports: string[]; labelSets: Array<Record<string, string>> } {
+  const [hostname = '', ports = '', labels = ''] = key.split('|');
+  return {
+    hostname,
+    ports: ports ? ports.split(',') : [],
+    labelSets: labels
+      ? labels.split(';').map((set) =>
+          Object.fromEntries(
+            set
+              .split(',')
+              .filter(Boolean)
+              .map((pair) => {
+                const index = pair.indexOf('=');
+                return index === -1 ? [pair, ''] : [pair.slice(0, index), pair.slice(index + 1)];
+              }),
+          ),
+        )
+      : [],
+  };
+}
+
+// ---- server ---------------------------------------------------------------------------------
+
+export async function start(options: PilotOptions): Promise<RunningPilot> {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  if (options.registry !== 'consul' && options.registry !== 'eureka') {
+    throw new Error(`REGISTRY must be consul or eureka, got '${String(options.registry)}'`);
+  }
+  const specs = options.crds.filter((entry) => entry.trim() !== '').map(parseCrdName);
+  if (specs.length === 0) throw new Error('no CRDs to register: set PILOT_CRDS');
+
+  const instances = () =>
+    options.registry === 'consul'
+      ? consulInstances(options.consulUrl ?? 'http://consul:8500', timeoutMs)
+      : eurekaInstances(options.eurekaUrl ?? 'http://eureka:8080', timeoutMs);
+
+  let ready = false;
+  let registrationRequests = 0;
+  const startedAt = Date.now();
+
+  const router = new Router();
+  router.add('GET', '/ready', (_request, response) =>
+    ready ? sendText(response, 200, 'ready') : sendText(response, 503, 'registering CRDs'),
+  );
+  router.add('GET', '/v1/registration', async (_request, response) => {
+    registrationRequests++;
+    sendJson(response, 200, toRegistrations(await instances()));
+  });
+  router.add('GET', '/v1/registration/:key', async (_request, response, params) => {
+    registrationRequests++;
+    const wanted = parseServiceKey(params.key!);
+    const hosts = (await instances())
+      .filter((instance) => instance.hostname === wanted.hostname)
+      .filter((instance) => wanted.ports.length === 0 || wanted.ports.includes(instance.portName))
+      .filter(
+        (instance) =>
+          wanted.labelSets.length === 0 ||
+          wanted.labelSets.some((set) => Object.entries(set).every(([key, value]) => instance.labels[key] === value)),
+      );
+    sendJson(response, 200, { hosts: toRegistrations(hosts).flatMap((entry) => entry.hosts) });
+  });
+
+  const handler = (request: Parameters<Router['handle']>[0], response: Parameters<Router['handle']>[1]) => {
+    response.setHeader('x-mesh-local-standin', 'pilot-discovery');
+    return router.handle(request, response);
+  };
+  // Listen first so /ready can say "not yet" while the CRDs are being registered.
+  const discovery = await listen(handler, options.port, options.host);
+  try {
+    await registerCrds(options.kubeApi, specs, timeoutMs);
+  } catch (error) {
+    await discovery.close();
+    throw error;
+  }
+  ready = true;
+
+  let monitoring: RunningServer | undefined;
+  if (options.monitoringPort !== undefined) {
+    const metricsRouter = new Router();
+    metricsRouter.add('GET', '/metrics', (_request, response) =>
+      sendText(
+        response,
+        200,
+        [
+          '# HELP pilot_standin_registration_requests_total Requests to /v1/registration the pilot stand-in answered.',
+          '# TYPE pilot_standin_registration_requests_total counter',
+          `pilot_standin_registration_requests_total ${registrationRequests}`,
+          '# HELP pilot_standin_uptime_seconds Seconds since the pilot stand-in started.',
+          '# TYPE pilot_standin_uptime_seconds gauge',
+          `pilot_standin_uptime_seconds ${((Date.now() - startedAt) / 1000).toFixed(3)}`,
+          '',
+        ].join('\n'),
+        'text/plain; version=0.0.4; charset=utf-8',
+      ),
+    );
+    metricsRouter.add('GET', '/version', (_request, response) => sendText(response, 200, 'mesh-local pilot-discovery stand-in\n'));
+    try {
+      monitoring = await listen(
+        (request, response) => {
+          response.setHeader('x-mesh-local-standin', 'pilot-discovery');
+          return metricsRouter.handle(request, response);
+        },
+        options.monitoringPort,
+        options.host,
+      );
+    } catch (error) {
+      await discovery.close();
+      throw error;
+    }
+  }
+
+  return {
+    ...discovery,
+    monitoringPort: monitoring?.port,
+    close: async () => {
+      await Promise.all([discovery.close(), monitoring?.close()]);
+    },
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as Error & { cause?: unknown }).cause;
+    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
+  }
+  return String(error);
+}
+
+export function optionsFromEnv(env: NodeJS.ProcessEnv): PilotOptions {
+  const monitoring = env.MONITORING_PORT;
+  return {
+    port: envInt(env, 'PORT', 15007),
+    kubeApi: env.KUBE_API || 'http://istio-apiserver:8080',
+    registry: (env.REGISTRY || 'consul') as RegistryKind,
+    consulUrl: env.CONSUL_URL || 'http://consul:8500',
+    eurekaUrl: env.EUREKA_URL || 'http://eureka:8080',
+    crds: (env.PILOT_CRDS ?? '').split(','),
+    monitoringPort: monitoring === 'off' ? undefined : envInt(env, 'MONITORING_PORT', 9093),
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // A start failure (API server unreachable) exits 1, as the real pilot exits non-zero.
+  runMain('pilot-discovery stand-in', () => start(optionsFromEnv(process.env)));
+}
