@@ -6,15 +6,19 @@ DEMO_DIR := .mesh-local/demo
 # Compose v2 plugin when present, else docker-compose v1 (what Debian ships).
 COMPOSE = $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
-.PHONY: help engine install build test demo compose clean
+.PHONY: help engine tools install build images test demo compose clean
 
 help:
 	@echo "make demo     render the BookInfo mesh and check it with Compose"
 	@echo "make test     run every test (starts a Docker Engine when needed)"
+	@echo "make images   build the offline sandbox image set"
 	@echo "make compose  re-render the reference stacks in compose/"
 
 engine:
 	@bash scripts/ensure-docker.sh
+
+tools:
+	@bash scripts/ensure-test-tools.sh
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -26,7 +30,11 @@ build: install
 	npx tsc -p tsconfig.build.json
 	npx tsc -p tsconfig.sandbox.json
 
-test: engine build
+# The offline image set: from scratch on a fresh machine, seconds when nothing changed.
+images: engine tools build
+	$(CLI) images build --set sandbox
+
+test: engine tools build images
 	npx tsc -p tsconfig.check.json
 	npx vitest run --reporter=default --reporter=json --outputFile=.vitest-results.json; \
 	  status=$$?; node scripts/test-summary.mjs .vitest-results.json; exit $$status

@@ -96,9 +96,10 @@ async function stageContext(image: SandboxImage, root: string, workDir: string):
     return contextDir;
   }
   const env = Object.entries(image.build.env ?? {}).map(([key, value]) => `ENV ${key}=${value}\n`).join('');
+  const user = image.build.user ? `USER ${image.build.user}\n` : '';
   await writeFile(
     join(contextDir, 'Dockerfile'),
-    `FROM ${NODE_RUNTIME_IMAGE}\n${env}CMD ["node", "${SANDBOX_PROGRAM_ROOT}/${image.build.program}"]\n`,
+    `FROM ${NODE_RUNTIME_IMAGE}\n${env}${user}CMD ["node", "${SANDBOX_PROGRAM_ROOT}/${image.build.program}"]\n`,
   );
   return contextDir;
 }

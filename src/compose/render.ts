@@ -268,8 +268,9 @@ function registry(ctx: RenderContext): Record<string, ComposeService> {
     ctx.infra('registrator', 'registrator', {
       image: ctx.image(registratorImageKey(model.registry)),
       command: args,
-      // Reads container events; never needs to write to the engine.
+      // Reads container events; never needs to write to the engine, nor any capability.
       volumes: ['/var/run/docker.sock:/tmp/docker.sock:ro'],
+      cap_drop: ['ALL'],
       depends_on: { [model.registry]: { condition: registryCondition(model) } },
     });
 

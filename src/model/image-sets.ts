@@ -26,7 +26,7 @@ export interface SandboxImage {
   description: string;
   build:
     | { kind: 'dockerfile'; dir: string; from: 'base' }
-    | { kind: 'node-program'; program: string; env?: Record<string, string> };
+    | { kind: 'node-program'; program: string; env?: Record<string, string>; user?: string };
 }
 
 const standin = (name: string, program: string, description: string): SandboxImage => ({
@@ -47,7 +47,9 @@ const registrator: SandboxImage = {
   reference: 'mesh-local/registrator:sandbox',
   nature: 'mesh-local',
   description: "mesh-local's registrator: Docker events (read-only socket) to the registry's real API",
-  build: { kind: 'node-program', program: 'sandbox/registrator/main.js' },
+  // The engine's socket belongs to root; like upstream's registrator it runs as root, and the
+  // renderer drops every capability from it.
+  build: { kind: 'node-program', program: 'sandbox/registrator/main.js', user: '0:0' },
 };
 
 /** The sandbox image of every image key; `null` where nothing honest can stand in (no fakes). */
