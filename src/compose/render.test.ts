@@ -145,6 +145,7 @@ describe('renderMesh', () => {
     const { services } = render({ bookinfo: true, addons: 'zipkin' }).document;
     expect(services['reviews-v3']!.environment).toMatchObject({
       SERVICE_NAME: 'reviews',
+      SERVICE_9080_NAME: 'reviews',
       SERVICE_TAGS: 'version|v3',
       SERVICE_9443_IGNORE: '1',
       STAR_COLOR: 'red',

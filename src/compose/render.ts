@@ -381,6 +381,9 @@ function appWithSidecar(ctx: RenderContext, app: AppService): Record<string, Com
     SERVICE_TAGS: `version|${app.version}`,
     SERVICE_PROTOCOL: 'http',
   };
+  // Registrator appends `-<port>` to the name of a container exposing several ports (upstream's
+  // reviews image also exposes 9443) unless the port names itself.
+  for (const port of app.ports) environment[`SERVICE_${port}_NAME`] = app.name;
   for (const port of app.ignoredPorts ?? []) environment[`SERVICE_${port}_IGNORE`] = '1';
   const service: ComposeService = {
     image: app.image,

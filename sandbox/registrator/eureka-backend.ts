@@ -1,0 +1,159 @@
+/**
+ * Registers services with Eureka through its `/eureka/v2/apps` REST API, following the registrator
+ * fork Istio's Eureka setup used (ijsnellf/registrator `eureka/eureka.go`): hostName and app are the
+ * service name (Pilot uses hostName as the service's host), the instance ID is the registrator ID
+ * with `:` replaced by `-`, metadata carries `istio.protocol` plus the `key|value` tags as labels.
+ */
+import { send, summarize } from './http.js';
+import { RegistryError, type ReconcileResult, type RegistryBackend } from './registry.js';
+import type { ServiceRegistration } from './services.js';
+
+export interface EurekaLease {
+  /** How often this registrator renews (HEARTBEAT_SECONDS). */
+  renewalIntervalSecs: number;
+  /** How long Eureka keeps an instance without renewal (`-ttl`). */
+  durationSecs: number;
+}
+
+export function eurekaInstanceId(service: ServiceRegistration): string {
+  return service.id.replace(/:/g, '-');
+}
+
+export function eurekaAppName(service: ServiceRegistration): string {
+  return service.name.toUpperCase();
+}
+
+export function eurekaInstance(service: ServiceRegistration, lease: EurekaLease): { instance: Record<string, unknown> } {
+  return {
+    instance: {
+      instanceId: eurekaInstanceId(service),
+      hostName: service.name,
+      app: eurekaAppName(service),
+      ipAddr: service.ip,
+      vipAddress: service.name,
+      status: 'UP',
+      // A string, as the fork and Eureka 1.x clients sent it; Eureka reads a string or a number.
+      port: { $: String(service.port), '@enabled': 'true' },
+      dataCenterInfo: { '@class': 'com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo', name: 'MyOwn' },
+      leaseInfo: { renewalIntervalInSecs: lease.renewalIntervalSecs, durationInSecs: lease.durationSecs },
+      // The fork always sent istio.protocol ("hack for istio": Pilot assumes TCP without it).
+      metadata: { 'istio.protocol': service.protocol, ...service.labels },
+    },
+  };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Instance IDs this registrator generated: `<hostname>-<container name>-<port>`. */
+export function ownedInstanceIds(hostname: string): RegExp {
+  return new RegExp(`^${escapeRegExp(hostname.replace(/:/g, '-'))}-[a-zA-Z0-9][a-zA-Z0-9_.-]+-[0-9]+(?:-udp)?$`);
+}
+
+interface AppsDocument {
+  applications?: { application?: AppDocument[] | AppDocument };
+}
+interface AppDocument {
+  name?: string;
+  instance?: InstanceDocument[] | InstanceDocument;
+}
+interface InstanceDocument {
+  instanceId?: string;
+  hostName?: string;
+}
+
+/** Old Eureka servers answer a one-element list as an object; take both. */
+function list<T>(value: T[] | T | undefined): T[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+export class EurekaBackend implements RegistryBackend {
+  readonly needsHeartbeat = true;
+
+  /** `baseUrl`: http://eureka:8080/eureka/v2 */
+  constructor(
+    readonly baseUrl: string,
+    private readonly lease: EurekaLease,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  get description(): string {
+    return `eureka at ${this.baseUrl}`;
+  }
+
+  private instanceUrl(app: string, id: string): string {
+    return `${this.baseUrl}/apps/${encodeURIComponent(app)}/${encodeURIComponent(id)}`;
+  }
+
+  async ping(): Promise<void> {
+    await this.apps();
+  }
+
+  private async apps(): Promise<AppsDocument> {
+    const response = await send({ url: `${this.baseUrl}/apps`, headers: { accept: 'application/json' }, timeoutMs: this.timeoutMs });
+    if (response.status !== 200) throw new RegistryError(`eureka apps: ${summarize(response)}`, response.status);
+    return JSON.parse(response.body) as AppsDocument;
+  }
+
+  async register(service: ServiceRegistration): Promise<void> {
+    const response = await send({
+      method: 'POST',
+      url: `${this.baseUrl}/apps/${encodeURIComponent(eurekaAppName(service))}`,
+      json: eurekaInstance(service, this.lease),
+      timeoutMs: this.timeoutMs,
+    });
+    if (response.status < 200 || response.status > 299) throw new RegistryError(`registering ${service.id}: ${summarize(response)}`, response.status);
+  }
+
+  async deregister(service: ServiceRegistration): Promise<void> {
+    await this.cancel(eurekaAppName(service), eurekaInstanceId(service));
+  }
+
+  private async cancel(app: string, id: string): Promise<void> {
+    const response = await send({ method: 'DELETE', url: this.instanceUrl(app, id), timeoutMs: this.timeoutMs });
+    if (response.status !== 200 && response.status !== 404) throw new RegistryError(`deregistering ${id}: ${summarize(response)}`, response.status);
+  }
+
+  async heartbeat(service: ServiceRegistration): Promise<'renewed' | 'reregistered'> {
+    const response = await send({
+      method: 'PUT',
+      url: this.instanceUrl(eurekaAppName(service), eurekaInstanceId(service)),
+      timeoutMs: this.timeoutMs,
+    });
+    if (response.status === 200) return 'renewed';
+    // Eureka forgot the instance (its lease ran out, or Eureka restarted): register again, as Eureka clients do.
+    if (response.status === 404) {
+      await this.register(service);
+      return 'reregistered';
+    }
+    throw new RegistryError(`renewing ${service.id}: ${summarize(response)}`, response.status);
+  }
+
+  async reconcile(hostname: string, services: ServiceRegistration[]): Promise<ReconcileResult> {
+    const present = new Map<string, string>(); // "APP/instanceId" -> instanceId
+    for (const app of list((await this.apps()).applications?.application)) {
+      for (const instance of list(app.instance)) {
+        const id = instance.instanceId ?? instance.hostName;
+        if (app.name && id) present.set(`${app.name.toUpperCase()}/${id}`, id);
+      }
+    }
+    const result: ReconcileResult = { added: [], removed: [] };
+    const wanted = new Set<string>();
+    for (const service of services) {
+      const key = `${eurekaAppName(service)}/${eurekaInstanceId(service)}`;
+      wanted.add(key);
+      if (present.has(key)) continue;
+      await this.register(service);
+      result.added.push(service.id);
+    }
+    const owned = ownedInstanceIds(hostname);
+    for (const [key, id] of present) {
+      if (wanted.has(key) || !owned.test(id)) continue;
+      await this.cancel(key.slice(0, key.indexOf('/')), id);
+      result.removed.push(id);
+    }
+    return result;
+  }
+}

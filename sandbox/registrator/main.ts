@@ -1,0 +1,51 @@
+/**
+ * mesh-local's registrator: registers running containers' services in Consul or Eureka and keeps
+ * them there while the containers run. It is mesh-local's own component, not a stand-in: it talks
+ * to the real Docker Engine API and to the registries' real HTTP APIs, so it works with the sandbox
+ * stand-ins and with real Consul and Eureka alike, and it accepts the command lines upstream's
+ * compose files gave gliderlabs/registrator (see config.ts).
+ *
+ * Environment: DOCKER_SOCKET (else DOCKER_HOST=unix://..., else /var/run/docker.sock or
+ * /tmp/docker.sock, whichever exists), HEARTBEAT_SECONDS (Eureka renewals, 30), RESYNC_SECONDS (30).
+ */
+import { hostname as osHostname } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { runMain } from '../common/server.js';
+import { createBackend, parseConfig } from './config.js';
+import { UnixSocketDockerClient, type DockerClient } from './docker.js';
+import type { RegistryBackend } from './registry.js';
+import { startRegistrator, type RunningRegistrator } from './registrator.js';
+
+export interface MainOptions {
+  /** Arguments after the program name; defaults to process.argv. */
+  argv?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Defaults to the host name (in a container, its short ID), as registrator uses. */
+  hostname?: string;
+  /** Replace the Docker socket client or the registry backend (tests). */
+  docker?: DockerClient;
+  backend?: RegistryBackend;
+  reconnectMs?: { initial: number; max: number };
+  log?: (line: string) => void;
+}
+
+export async function start(options: MainOptions = {}): Promise<RunningRegistrator> {
+  const config = parseConfig(options.argv ?? process.argv.slice(2), options.env ?? process.env);
+  return startRegistrator({
+    docker: options.docker ?? new UnixSocketDockerClient(config.dockerSocket),
+    backend: options.backend ?? createBackend(config),
+    hostname: options.hostname ?? osHostname(),
+    resyncMs: config.resyncMs,
+    heartbeatMs: config.heartbeatMs,
+    explicit: config.explicit,
+    forceTags: config.forceTags,
+    retryAttempts: config.retryAttempts,
+    retryIntervalMs: config.retryIntervalMs,
+    reconnectMs: options.reconnectMs,
+    log: options.log,
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runMain('registrator', () => start());
+}

@@ -1,0 +1,277 @@
+/**
+ * The registrator end to end, in process: a fake Docker API on a unix socket in a temp dir, the
+ * Consul and Eureka stand-ins on port 0, and the registrator started through main.ts's `start`.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { start as startConsul, type RunningConsul } from '../standins/consul.js';
+import { start as startEureka, type RunningEureka } from '../standins/eureka.js';
+import { FakeDocker } from './fake-docker.js';
+import { start } from './main.js';
+import type { RunningRegistrator } from './registrator.js';
+import type { ContainerInspect } from './services.js';
+
+const HOST = 'f00dfeed1234';
+
+function fixture(name: string): ContainerInspect {
+  return JSON.parse(readFileSync(new URL(`./fixtures/${name}.json`, import.meta.url), 'utf8')) as ContainerInspect;
+}
+
+let tmp: string;
+let docker: FakeDocker;
+let consul: RunningConsul;
+let eureka: RunningEureka;
+let logs: string[];
+let registrators: RunningRegistrator[];
+
+beforeEach(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'registrator-test-'));
+  docker = await FakeDocker.start(join(tmp, 'docker.sock'));
+  consul = await startConsul({ port: 0, host: '127.0.0.1', address: '127.0.0.1' });
+  eureka = await startEureka({ port: 0, host: '127.0.0.1' });
+  logs = [];
+  registrators = [];
+});
+
+afterEach(async () => {
+  for (const registrator of registrators) await registrator.close();
+  await docker.close();
+  await consul.close();
+  await eureka.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+async function startRegistrator(argv: string[], env: Record<string, string> = {}): Promise<RunningRegistrator> {
+  const registrator = await start({
+    argv,
+    env: { DOCKER_SOCKET: docker.socketPath, RESYNC_SECONDS: '60', ...env },
+    hostname: HOST,
+    log: (line) => logs.push(line),
+    reconnectMs: { initial: 20, max: 100 },
+  });
+  registrators.push(registrator);
+  return registrator;
+}
+
+const consulArgs = () => ['-internal', '-retry-attempts=-1', `consul://127.0.0.1:${consul.port}`];
+const eurekaArgs = (ttl = 90) => ['-internal', '-retry-attempts=-1', `-ttl=${ttl}`, `eureka://127.0.0.1:${eureka.port}/eureka/v2`];
+
+async function catalog(name: string): Promise<Array<Record<string, unknown>>> {
+  return (await (await fetch(`${consul.url}/v1/catalog/service/${name}`)).json()) as Array<Record<string, unknown>>;
+}
+
+async function catalogNames(): Promise<string[]> {
+  return Object.keys((await (await fetch(`${consul.url}/v1/catalog/services`)).json()) as Record<string, unknown>).sort();
+}
+
+async function eurekaApp(app: string): Promise<Array<Record<string, unknown>> | undefined> {
+  const response = await fetch(`${eureka.url}/eureka/v2/apps/${app}`, { headers: { accept: 'application/json' } });
+  if (response.status === 404) return undefined;
+  return ((await response.json()) as { application: { instance: Array<Record<string, unknown>> } }).application.instance;
+}
+
+const waitFor = <T>(check: () => Promise<T> | T, timeout = 5000) => vi.waitFor(check, { timeout, interval: 25 });
+
+describe('registrator with Consul', () => {
+  it('registers the running containers at start and skips ignored ones, sidecars and itself', async () => {
+    for (const name of ['consul-zipkin', 'consul-etcd', 'consul-details-v1-istio-proxy', 'consul-registrator']) docker.put(fixture(name));
+    await startRegistrator(consulArgs());
+    expect(await catalogNames()).toEqual(['consul', 'zipkin-9410', 'zipkin-9411']);
+    expect(await catalog('zipkin-9411')).toEqual([expect.objectContaining({ ServiceID: `${HOST}:consul-zipkin-1:9411`, ServiceAddress: '172.28.0.4', ServicePort: 9411 })]);
+    expect(logs).toContainEqual(expect.stringMatching(/^skipped [0-9a-f]{12} consul-etcd-1: SERVICE_IGNORE is set$/));
+    expect(logs).toContainEqual(expect.stringMatching(/^skipped [0-9a-f]{12} consul-details-v1-istio-proxy-1: shares the network namespace/));
+    expect(logs.filter((line) => line.startsWith('registered '))).toHaveLength(2);
+  });
+
+  it('subscribes to container start, die, stop and destroy events', async () => {
+    await startRegistrator(consulArgs());
+    expect(docker.subscriptions.map((filters) => JSON.parse(filters) as unknown)).toEqual([{ type: ['container'], event: ['start', 'die', 'stop', 'destroy'] }]);
+  });
+
+  it('a start event registers the container with its version|v1 tag and meta; a die event deregisters it', async () => {
+    await startRegistrator(consulArgs());
+    const details = fixture('consul-details-v1');
+    docker.startContainer(details);
+    await waitFor(async () => expect(await catalog('details')).toHaveLength(1));
+    expect((await catalog('details'))[0]).toMatchObject({
+      ServiceID: `${HOST}:consul-details-v1-1:9080`,
+      ServiceName: 'details',
+      ServiceTags: ['version|v1'],
+      ServiceAddress: '172.28.0.5',
+      ServicePort: 9080,
+      ServiceMeta: { protocol: 'http', version: 'v1' },
+    });
+    expect(logs).toContain(`registered ${HOST}:consul-details-v1-1:9080 as details at 172.28.0.5:9080 tags version|v1`);
+
+    docker.stopContainer(details.Id, { stop: true });
+    await waitFor(async () => expect(await catalog('details')).toEqual([]));
+    expect(await catalogNames()).toEqual(['consul']);
+    expect(logs).toContain(`deregistered ${HOST}:consul-details-v1-1:9080 (details)`);
+    expect(logs.filter((line) => line.startsWith('deregistered '))).toHaveLength(1);
+  });
+
+  it('registers a restarted container again', async () => {
+    await startRegistrator(consulArgs());
+    const details = fixture('consul-details-v1');
+    docker.startContainer(details);
+    await waitFor(async () => expect(await catalog('details')).toHaveLength(1));
+    docker.stopContainer(details.Id);
+    await waitFor(async () => expect(await catalog('details')).toEqual([]));
+    docker.startContainer({ ...details, State: { Running: true, Status: 'running' } });
+    await waitFor(async () => expect(await catalog('details')).toHaveLength(1));
+  });
+
+  it('resync registers containers that appeared and deregisters ones that vanished without an event', async () => {
+    const details = fixture('consul-details-v1');
+    docker.put(details);
+    await startRegistrator(consulArgs(), { RESYNC_SECONDS: '0.2' });
+    expect(await catalog('details')).toHaveLength(1);
+    docker.delete(details.Id);
+    docker.put(fixture('consul-reviews-v2'));
+    await waitFor(async () => {
+      expect(await catalog('details')).toEqual([]);
+      expect((await catalog('reviews')).map((entry) => entry.ServiceID)).toEqual([`${HOST}:consul-reviews-v2-1:9080`]);
+    });
+  });
+
+  it('removes registrations an earlier run left for containers that are gone, and leaves other hosts\' alone', async () => {
+    const put = (body: unknown) => fetch(`${consul.url}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify(body) });
+    await put({ ID: `${HOST}:consul-old-1:9080`, Name: 'old', Address: '172.28.0.99', Port: 9080 });
+    await put({ ID: `otherhost:consul-old-1:9080`, Name: 'old', Address: '172.28.0.98', Port: 9080 });
+    docker.put(fixture('consul-details-v1'));
+    await startRegistrator(consulArgs());
+    expect((await catalog('old')).map((entry) => entry.ServiceID)).toEqual(['otherhost:consul-old-1:9080']);
+    expect(await catalog('details')).toHaveLength(1);
+    expect(logs).toContain(`deregistered ${HOST}:consul-old-1:9080 (no running container)`);
+  });
+
+  it('puts back registrations the registry lost, at the next resync', async () => {
+    docker.put(fixture('consul-details-v1'));
+    const registrator = await startRegistrator(consulArgs());
+    await fetch(`${consul.url}/v1/agent/service/deregister/${encodeURIComponent(`${HOST}:consul-details-v1-1:9080`)}`, { method: 'PUT' });
+    expect(await catalog('details')).toEqual([]);
+    await registrator.resync();
+    expect(await catalog('details')).toHaveLength(1);
+    expect(logs).toContain(`re-registered ${HOST}:consul-details-v1-1:9080 (missing from the registry)`);
+  });
+
+  it('reconnects when the event stream ends, then resyncs', async () => {
+    await startRegistrator(consulArgs());
+    docker.endEventStreams();
+    docker.put(fixture('consul-reviews-v2')); // started while the stream was down: the resync after reconnecting finds it
+    await waitFor(() => expect(docker.subscriptions).toHaveLength(2));
+    await waitFor(() => expect(docker.openStreams).toBe(1));
+    docker.startContainer(fixture('consul-details-v1')); // announced on the new stream
+    await waitFor(async () => {
+      expect(await catalog('details')).toHaveLength(1);
+      expect(await catalog('reviews')).toHaveLength(1);
+    });
+    expect(logs).toContain('Docker event stream ended; reconnecting');
+  });
+
+  it('skips a broken event line and reads an event split across chunks', async () => {
+    await startRegistrator(consulArgs());
+    const details = fixture('consul-details-v1');
+    docker.put(details);
+    docker.writeRaw('this is not json\n');
+    const event = JSON.stringify({ Type: 'container', Action: 'start', Actor: { ID: details.Id, Attributes: { name: 'consul-details-v1-1' } } });
+    docker.writeRaw(event.slice(0, 25));
+    await sleep(30);
+    docker.writeRaw(`${event.slice(25)}\n`);
+    await waitFor(async () => expect(await catalog('details')).toHaveLength(1));
+  });
+
+  it('keeps running when listing fails during a resync', async () => {
+    const registrator = await startRegistrator(consulArgs());
+    docker.failListing = true;
+    await registrator.resync();
+    expect(logs).toContainEqual(expect.stringMatching(/^resync skipped, cannot list containers: listing containers: HTTP 500/));
+    docker.failListing = false;
+    docker.startContainer(fixture('consul-details-v1'));
+    await waitFor(async () => expect(await catalog('details')).toHaveLength(1));
+  });
+
+  it('fails to start when the Docker socket is not there', async () => {
+    await expect(
+      start({ argv: consulArgs(), env: { DOCKER_SOCKET: join(tmp, 'missing.sock') }, hostname: HOST, log: () => undefined }),
+    ).rejects.toThrow(/cannot subscribe to Docker events: .*missing\.sock/);
+  });
+
+  it('fails to start when the registry cannot be reached within -retry-attempts', async () => {
+    const closed = await startConsul({ port: 0, host: '127.0.0.1' });
+    await closed.close();
+    await expect(
+      start({
+        argv: ['-retry-attempts=1', '-retry-interval=10', `consul://127.0.0.1:${closed.port}`],
+        env: { DOCKER_SOCKET: docker.socketPath },
+        hostname: HOST,
+        log: (line) => logs.push(line),
+      }),
+    ).rejects.toThrow(/cannot reach consul at http:\/\/127\.0\.0\.1:\d+/);
+    expect(logs.filter((line) => line.startsWith('waiting for consul'))).toHaveLength(1);
+  });
+});
+
+describe('registrator with Eureka', () => {
+  it('a start event registers an UP instance with version and istio.protocol metadata; heartbeats keep it; die cancels it', async () => {
+    await startRegistrator(eurekaArgs(1), { HEARTBEAT_SECONDS: '0.2' });
+    const details = fixture('consul-details-v1');
+    docker.startContainer(details);
+    await waitFor(async () => expect(await eurekaApp('DETAILS')).toHaveLength(1));
+    const [instance] = (await eurekaApp('DETAILS')) ?? [];
+    expect(instance).toMatchObject({
+      instanceId: `${HOST}-consul-details-v1-1-9080`,
+      hostName: 'details',
+      app: 'DETAILS',
+      ipAddr: '172.28.0.5',
+      vipAddress: 'details',
+      status: 'UP',
+      port: { $: 9080, '@enabled': 'true' },
+      metadata: { 'istio.protocol': 'http', version: 'v1' },
+      dataCenterInfo: { '@class': 'com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo', name: 'MyOwn' },
+      leaseInfo: { durationInSecs: 1 },
+    });
+
+    // The lease is 1 s: only heartbeats keep the instance past it.
+    await sleep(1600);
+    const [renewed] = (await eurekaApp('DETAILS')) ?? [];
+    const lease = renewed?.leaseInfo as { registrationTimestamp: number; lastRenewalTimestamp: number } | undefined;
+    expect(lease?.lastRenewalTimestamp).toBeGreaterThan(lease?.registrationTimestamp ?? Infinity);
+    expect(logs.filter((line) => line.startsWith('re-registered'))).toEqual([]);
+
+    docker.stopContainer(details.Id);
+    await waitFor(async () => expect(await eurekaApp('DETAILS')).toBeUndefined());
+    expect(logs).toContain(`deregistered ${HOST}:consul-details-v1-1:9080 (details)`);
+  });
+
+  it('registers the running containers at start under upper-case app names', async () => {
+    docker.put(fixture('eureka-productpage-v1'));
+    docker.put(fixture('consul-reviews-v2'));
+    await startRegistrator(eurekaArgs());
+    expect((await eurekaApp('PRODUCTPAGE'))?.[0]).toMatchObject({ hostName: 'productpage', ipAddr: '172.18.0.7', metadata: { version: 'v1', 'istio.protocol': 'http' } });
+    expect((await eurekaApp('REVIEWS'))?.[0]).toMatchObject({ hostName: 'reviews', port: { $: 9080, '@enabled': 'true' }, metadata: { version: 'v2' } });
+  });
+
+  it('registers an instance again when Eureka no longer knows it (heartbeat answered 404)', async () => {
+    docker.put(fixture('consul-details-v1'));
+    await startRegistrator(eurekaArgs(), { HEARTBEAT_SECONDS: '0.1' });
+    expect(await eurekaApp('DETAILS')).toHaveLength(1);
+    const cancel = await fetch(`${eureka.url}/eureka/v2/apps/DETAILS/${HOST}-consul-details-v1-1-9080`, { method: 'DELETE' });
+    expect(cancel.status).toBe(200);
+    await waitFor(async () => expect(await eurekaApp('DETAILS')).toHaveLength(1));
+    expect(logs).toContain(`re-registered ${HOST}:consul-details-v1-1:9080 (the registry had forgotten it)`);
+  });
+
+  it('cancels instances an earlier run left for containers that are gone', async () => {
+    const stale = { instanceId: `${HOST}-consul-old-1-9080`, hostName: 'old', app: 'OLD', ipAddr: '172.18.0.99', port: { $: 9080, '@enabled': 'true' } };
+    const foreign = { ...stale, instanceId: 'otherhost-consul-old-1-9080' };
+    for (const instance of [stale, foreign]) {
+      await fetch(`${eureka.url}/eureka/v2/apps/OLD`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instance }) });
+    }
+    await startRegistrator(eurekaArgs());
+    expect((await eurekaApp('OLD'))?.map((instance) => instance.instanceId)).toEqual(['otherhost-consul-old-1-9080']);
+  });
+});

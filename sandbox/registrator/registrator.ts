@@ -1,0 +1,283 @@
+/**
+ * The registration loop: keeps a registry in step with the running containers.
+ *
+ * - At start: subscribe to Docker events (first, so no start is missed), register every eligible
+ *   running container, and reconcile the registry (drop what this host registered earlier for
+ *   containers that are gone, e.g. while the registrator was down).
+ * - On `start` register the container; on `die`, `stop` or `destroy` deregister it.
+ * - Every `resyncMs`: list containers again, register missing ones, deregister vanished ones, and
+ *   reconcile the registry (a restarted Consul or Eureka gets its registrations back).
+ * - Every `heartbeatMs`, for registries with leases (Eureka): renew every registration.
+ * - When the event stream ends or breaks: reconnect with exponential backoff, then resync, since
+ *   events may have been missed meanwhile.
+ * All registry changes run one at a time, so a heartbeat cannot re-register a service that a
+ * deregistration is removing. Closing stops the loop and leaves registrations in place, as
+ * registrator does: a registrator restart must not empty the mesh.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DockerClient, DockerEvent } from './docker.js';
+import { isAbort } from './http.js';
+import type { RegistryBackend } from './registry.js';
+import { planServices, type ServiceRegistration } from './services.js';
+
+export interface RegistratorOptions {
+  docker: DockerClient;
+  backend: RegistryBackend;
+  /** First part of every service ID; the registrator container's host name. */
+  hostname: string;
+  /** 0 turns periodic resync off. */
+  resyncMs: number;
+  heartbeatMs: number;
+  explicit?: boolean;
+  forceTags?: string[];
+  /** Backoff between attempts to reconnect the event stream. */
+  reconnectMs?: { initial: number; max: number };
+  /** Attempts to reach the registry at start; -1 retries for ever (registrator's `-retry-attempts`). */
+  retryAttempts?: number;
+  retryIntervalMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningRegistrator {
+  /** Services registered per container ID, for tests and diagnostics. */
+  registered(): ServiceRegistration[];
+  /** Runs a resync now and resolves when it is done. */
+  resync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const short = (id: string) => id.slice(0, 12);
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+export async function startRegistrator(options: RegistratorOptions): Promise<RunningRegistrator> {
+  const registrator = new Registrator(options);
+  await registrator.start();
+  return {
+    registered: () => registrator.registered(),
+    resync: () => registrator.requestResync(),
+    close: () => registrator.close(),
+  };
+}
+
+class Registrator {
+  /** Desired registrations per running container. */
+  private readonly services = new Map<string, ServiceRegistration[]>();
+  /** Why a container was skipped, to log each reason once. */
+  private readonly skipped = new Map<string, string>();
+  private readonly abort = new AbortController();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly pendingJobs = new Set<string>();
+  private tail: Promise<void> = Promise.resolve();
+  private eventsLoop: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: RegistratorOptions) {
+    this.log = options.log ?? ((line) => console.log(`registrator: ${line}`));
+  }
+
+  registered(): ServiceRegistration[] {
+    return [...this.services.values()].flat();
+  }
+
+  async start(): Promise<void> {
+    const { docker, backend } = this.options;
+    await this.waitForRegistry();
+    let events: AsyncIterable<DockerEvent>;
+    try {
+      events = await docker.events(this.abort.signal);
+    } catch (error) {
+      throw new Error(`cannot subscribe to Docker events: ${message(error)}`);
+    }
+    let containers;
+    try {
+      containers = await docker.listContainers();
+    } catch (error) {
+      this.abort.abort();
+      throw new Error(`cannot list containers: ${message(error)}`);
+    }
+    this.log(`using ${backend.description}; ${containers.length} running containers`);
+    await this.enqueue(async () => {
+      for (const container of containers) await this.add(container.Id);
+      await this.reconcile();
+    });
+
+    this.eventsLoop = this.followEvents(events);
+    if (this.options.resyncMs > 0) this.timers.push(setInterval(() => void this.requestResync(), this.options.resyncMs));
+    if (backend.needsHeartbeat) this.timers.push(setInterval(() => void this.requestHeartbeat(), this.options.heartbeatMs));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.abort.abort();
+    await this.eventsLoop;
+    await this.tail;
+  }
+
+  private async waitForRegistry(): Promise<void> {
+    const attempts = this.options.retryAttempts ?? -1;
+    const intervalMs = this.options.retryIntervalMs ?? 2000;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.options.backend.ping();
+        return;
+      } catch (error) {
+        if (attempts >= 0 && attempt > attempts) throw new Error(`cannot reach ${this.options.backend.description}: ${message(error)}`);
+        this.log(`waiting for ${this.options.backend.description}: ${message(error)}`);
+        await sleep(intervalMs, undefined, { signal: this.abort.signal });
+      }
+    }
+  }
+
+  /** Runs registry work one job at a time. */
+  private enqueue(job: () => Promise<void>): Promise<void> {
+    const run = this.tail.then(async () => {
+      if (!this.closed) await job();
+    });
+    this.tail = run.catch((error: unknown) => this.log(`error: ${message(error)}`));
+    return run;
+  }
+
+  /** Queues a periodic job unless one of the same kind is already waiting. */
+  private enqueueOnce(kind: string, job: () => Promise<void>): Promise<void> {
+    if (this.pendingJobs.has(kind)) return this.tail;
+    this.pendingJobs.add(kind);
+    return this.enqueue(async () => {
+      this.pendingJobs.delete(kind);
+      await job();
+    }).catch(() => undefined);
+  }
+
+  requestResync(): Promise<void> {
+    return this.enqueueOnce('resync', () => this.resync());
+  }
+
+  private requestHeartbeat(): Promise<void> {
+    return this.enqueueOnce('heartbeat', () => this.heartbeat());
+  }
+
+  private async add(containerId: string): Promise<void> {
+    if (this.services.has(containerId)) return;
+    let container;
+    try {
+      container = await this.options.docker.inspectContainer(containerId);
+    } catch (error) {
+      this.log(`cannot inspect ${short(containerId)}: ${message(error)}`);
+      return;
+    }
+    if (!container) return; // gone already
+    const name = container.Name.replace(/^\//, '');
+    const plan = planServices(container, { hostname: this.options.hostname, explicit: this.options.explicit, forceTags: this.options.forceTags });
+    if (!plan.register) {
+      if (this.skipped.get(containerId) !== plan.reason) this.log(`skipped ${short(containerId)} ${name}: ${plan.reason}`);
+      this.skipped.set(containerId, plan.reason);
+      return;
+    }
+    this.skipped.delete(containerId);
+    for (const ignored of plan.ignored) this.log(`ignored ${short(containerId)} ${name} port ${ignored.port}: ${ignored.reason}`);
+    this.services.set(containerId, plan.services);
+    for (const service of plan.services) {
+      try {
+        await this.options.backend.register(service);
+        this.log(`registered ${service.id} as ${service.name} at ${service.ip}:${service.port}${service.tags.length ? ` tags ${service.tags.join(',')}` : ''}`);
+      } catch (error) {
+        this.log(`register failed for ${service.id} (retried at the next resync): ${message(error)}`);
+      }
+    }
+  }
+
+  private async remove(containerId: string): Promise<void> {
+    this.skipped.delete(containerId);
+    const services = this.services.get(containerId);
+    if (!services) return;
+    this.services.delete(containerId);
+    for (const service of services) {
+      try {
+        await this.options.backend.deregister(service);
+        this.log(`deregistered ${service.id} (${service.name})`);
+      } catch (error) {
+        this.log(`deregister failed for ${service.id} (removed at the next resync): ${message(error)}`);
+      }
+    }
+  }
+
+  private async resync(): Promise<void> {
+    let containers;
+    try {
+      containers = await this.options.docker.listContainers();
+    } catch (error) {
+      this.log(`resync skipped, cannot list containers: ${message(error)}`);
+      return;
+    }
+    const running = new Set(containers.map((container) => container.Id));
+    for (const id of [...this.services.keys()]) if (!running.has(id)) await this.remove(id);
+    for (const id of [...this.skipped.keys()]) if (!running.has(id)) this.skipped.delete(id);
+    for (const id of running) await this.add(id);
+    await this.reconcile();
+  }
+
+  private async reconcile(): Promise<void> {
+    try {
+      const { added, removed } = await this.options.backend.reconcile(this.options.hostname, this.registered());
+      for (const id of added) this.log(`re-registered ${id} (missing from the registry)`);
+      for (const id of removed) this.log(`deregistered ${id} (no running container)`);
+    } catch (error) {
+      this.log(`reconcile with ${this.options.backend.description} failed: ${message(error)}`);
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    await Promise.all(
+      this.registered().map(async (service) => {
+        try {
+          const outcome = await this.options.backend.heartbeat(service);
+          if (outcome === 'reregistered') this.log(`re-registered ${service.id} (the registry had forgotten it)`);
+        } catch (error) {
+          this.log(`heartbeat failed for ${service.id}: ${message(error)}`);
+        }
+      }),
+    );
+  }
+
+  private onEvent(event: DockerEvent): void {
+    if (event.action === 'start') void this.enqueue(() => this.add(event.id)).catch(() => undefined);
+    else if (event.action === 'die' || event.action === 'stop' || event.action === 'destroy') {
+      void this.enqueue(() => this.remove(event.id)).catch(() => undefined);
+    }
+  }
+
+  private async followEvents(first: AsyncIterable<DockerEvent>): Promise<void> {
+    const backoff = this.options.reconnectMs ?? { initial: 1000, max: 30_000 };
+    let stream: AsyncIterable<DockerEvent> | undefined = first;
+    let delayMs = backoff.initial;
+    while (!this.closed) {
+      if (stream) {
+        try {
+          for await (const event of stream) this.onEvent(event);
+          if (!this.closed) this.log('Docker event stream ended; reconnecting');
+        } catch (error) {
+          if (!this.closed && !isAbort(error)) this.log(`Docker event stream broke: ${message(error)}; reconnecting`);
+        }
+        stream = undefined;
+      }
+      if (this.closed) break;
+      try {
+        await sleep(delayMs, undefined, { signal: this.abort.signal });
+      } catch {
+        break; // closed while waiting
+      }
+      try {
+        stream = await this.options.docker.events(this.abort.signal);
+        this.log('Docker event stream reconnected; resyncing');
+        delayMs = backoff.initial;
+        void this.requestResync();
+      } catch (error) {
+        if (this.closed) break;
+        delayMs = Math.min(delayMs * 2, backoff.max);
+        this.log(`cannot reconnect to Docker events: ${message(error)}; next attempt in ${Math.round(delayMs / 1000)} s`);
+      }
+    }
+  }
+}
