@@ -46,10 +46,7 @@ export function sandboxService(name: string, service: ComposeService, model: Mes
         curlCheck(`http://127.0.0.1:${version.mixer.monitoringPort}/health`),
       );
     case 'ca':
-      return withEnv(
-        { PORT: String(version.ca.grpcPort), CA_DIR: '/tmp/istio-ca' },
-        curlCheck(`http://127.0.0.1:${version.ca.grpcPort}/health`),
-      );
+      return withEnv({ PORT: String(version.ca.grpcPort) }, curlCheck(`http://127.0.0.1:${version.ca.grpcPort}/health`));
     case 'consul':
       return withEnv({ PORT: '8500' }, curlCheck('http://127.0.0.1:8500/v1/status/leader'));
     case 'eureka':

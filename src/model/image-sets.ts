@@ -29,11 +29,11 @@ export interface SandboxImage {
     | { kind: 'node-program'; program: string; env?: Record<string, string>; user?: string };
 }
 
-const standin = (name: string, program: string, description: string): SandboxImage => ({
+const standin = (name: string, program: string, description: string, env?: Record<string, string>): SandboxImage => ({
   reference: `mesh-local/${name}-standin:sandbox`,
   nature: 'stand-in',
   description,
-  build: { kind: 'node-program', program: `sandbox/standins/${program}.js` },
+  build: { kind: 'node-program', program: `sandbox/standins/${program}.js`, ...(env ? { env } : {}) },
 });
 
 const bookinfo = (service: string, env: Record<string, string> = {}): SandboxImage => ({
@@ -69,7 +69,8 @@ export const SANDBOX_IMAGES: Record<ImageKey, SandboxImage | null> = {
   },
   pilot: standin('pilot', 'pilot', "registers pilot's CRDs (exits when the API server is down) and serves /v1/registration"),
   mixer: standin('mixer', 'mixer', 'Prometheus /metrics counting reports, and health'),
-  ca: standin('ca', 'ca', 'self-signed root and per-service certificates made with openssl'),
+  // The image runs as uid 1000, which may write /tmp but not /var/lib.
+  ca: standin('ca', 'ca', 'self-signed root and per-service certificates made with openssl', { CA_DIR: '/tmp/istio-ca' }),
   consul: standin('consul', 'consul', "Consul's HTTP API subset used by registration and pilot"),
   'consul-registrator': registrator,
   eureka: standin('eureka', 'eureka', "Eureka's /eureka/v2/apps REST subset"),
