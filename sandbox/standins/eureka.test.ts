@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eurekaApiSuite } from './eureka-suite.js';
+import { eurekaApiSuite, eurekaLeaseSuite } from './eureka-suite.js';
 import { start, type RunningEureka } from './eureka.js';
 
 const LEASE_SECONDS = 1;
@@ -13,7 +13,8 @@ afterAll(async () => {
   await eureka.close();
 });
 
-eurekaApiSuite(() => eureka.url, { leaseSeconds: LEASE_SECONDS });
+eurekaApiSuite(() => eureka.url);
+eurekaLeaseSuite(() => eureka.url, LEASE_SECONDS);
 
 describe('Eureka stand-in specifics', () => {
   const register = (app: string, instance: Record<string, unknown>, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
