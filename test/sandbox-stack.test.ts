@@ -3,6 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bookinfoApiSuite, starsFromHtml } from '../samples/bookinfo/api-suite.js';
 import { apiserverApiSuite } from '../sandbox/standins/apiserver-suite.js';
+import { caApiSuite } from '../sandbox/standins/ca-suite.js';
+import { mixerApiSuite, type MixerSuiteTarget } from '../sandbox/standins/mixer-suite.js';
 import { consulApiSuite } from '../sandbox/standins/consul-suite.js';
 import { eurekaApiSuite } from '../sandbox/standins/eureka-suite.js';
 import { pilotApiSuite, type PilotSuiteTarget } from '../sandbox/standins/pilot-suite.js';
@@ -21,14 +23,20 @@ describe.each(['consul', 'eureka'] as const)('sandbox stack with %s', (registry)
   let stack: TestStack;
   const urls: Record<string, string> = {};
   const pilotTarget: PilotSuiteTarget = { url: '', kubeApi: '', crds: VERSION.pilot.crds, expected: [] };
+  const mixerTarget: MixerSuiteTarget = { url: '', grpcUrl: '', prometheusUrl: '' };
 
   beforeAll(async () => {
-    stack = await startSandboxStack({ registry });
+    stack = await startSandboxStack({ registry, extra: ['--addons', 'prometheus'] });
     for (const instance of INSTANCES) urls[instance] = await stack.url(instance, 9080);
     urls.gateway = await stack.url('productpage-v1', 9080);
     urls.apiserver = await stack.url('istio-apiserver', 8080);
     urls.pilot = await stack.url('istio-pilot', VERSION.pilot.discoveryPort);
     urls.registry = registry === 'consul' ? await stack.url('consul', 8500) : await stack.url('eureka', 8080);
+    urls.ca = await stack.url('istio-ca', VERSION.ca.grpcPort);
+    urls.prometheus = await stack.url('prometheus', 9090);
+    mixerTarget.url = await stack.url('istio-mixer', VERSION.mixer.monitoringPort);
+    mixerTarget.grpcUrl = await stack.url('istio-mixer', VERSION.mixer.grpcPort);
+    mixerTarget.prometheusUrl = await stack.url('istio-mixer', VERSION.mixer.prometheusPort);
     pilotTarget.url = urls.pilot;
     pilotTarget.kubeApi = urls.apiserver;
     const reviews = await Promise.all(['v1', 'v2', 'v3'].map(async (version) => ({ ip: await stack.ip(`reviews-${version}`), version })));
@@ -58,6 +66,8 @@ describe.each(['consul', 'eureka'] as const)('sandbox stack with %s', (registry)
   }));
   apiserverApiSuite(() => urls.apiserver!);
   pilotApiSuite(() => pilotTarget);
+  mixerApiSuite(() => mixerTarget);
+  caApiSuite(() => urls.ca!);
   if (registry === 'consul') consulApiSuite(() => urls.registry!);
   else eurekaApiSuite(() => urls.registry!);
 
@@ -66,6 +76,14 @@ describe.each(['consul', 'eureka'] as const)('sandbox stack with %s', (registry)
     for (const crd of ['rules.config.istio.io', ...VERSION.pilot.crds]) {
       expect((await fetch(`${urls.apiserver}/apis/apiextensions.k8s.io/v1beta1/customresourcedefinitions/${crd}`)).status, crd).toBe(200);
     }
+  });
+
+  it('Prometheus (real) scrapes Mixer and pilot with the rendered config', async () => {
+    await eventually(async () => {
+      const body = (await (await fetch(`${urls.prometheus}/api/v1/targets`)).json()) as any;
+      const health = Object.fromEntries(body.data.activeTargets.map((target: any) => [target.labels.job, target.health]));
+      expect(health).toEqual({ 'istio-mesh': 'up', mixer: 'up', pilot: 'up' });
+    }, 30_000);
   });
 
   it('registers every app instance with its version, and no infrastructure', async () => {
