@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_IMAGES } from '../src/model/image-sets.js';
 import { runCli, temporaryDirectory } from './support/cli.js';
+import { containerLogs, execIn } from './support/docker.js';
 
 const docker = new Docker();
 const LABEL = { 'dev.mesh-local.test': 'sandbox-images' };
@@ -159,20 +160,7 @@ async function run(imageRef: string, options: RunOptions = {}): Promise<Docker.C
   return container;
 }
 
-async function exec(container: Docker.Container, command: string[]): Promise<string> {
-  const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', resolve);
-    stream.on('error', reject);
-  });
-  const output = demux(Buffer.concat(chunks));
-  const { ExitCode } = await exec.inspect();
-  if (ExitCode !== 0) throw new Error(`${command.join(' ')} exited ${ExitCode}: ${output}`);
-  return output;
-}
+const exec = (container: Docker.Container, command: string[]) => execIn(container, command);
 
 async function untilOk<T>(attempt: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -193,17 +181,4 @@ async function expectCleanStop(container: Docker.Container): Promise<void> {
   expect(State.ExitCode).toBe(0);
 }
 
-async function logs(container: Docker.Container): Promise<string> {
-  return demux((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer);
-}
-
-function demux(buffer: Buffer): string {
-  let offset = 0;
-  let text = '';
-  while (offset + 8 <= buffer.length) {
-    const size = buffer.readUInt32BE(offset + 4);
-    text += buffer.subarray(offset + 8, offset + 8 + size).toString('utf8');
-    offset += 8 + size;
-  }
-  return offset === 0 ? buffer.toString('utf8') : text;
-}
+const logs = containerLogs;

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { access, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { pathExists } from '../common/fs.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageBuildError, ImageUnavailableError, MeshLocalError } from '../errors.js';
@@ -37,7 +38,7 @@ export async function buildSandboxImages(deps: ImagesDeps, signal?: AbortSignal)
   const started = Date.now();
   await ensureBaseImage(deps, signal);
   const programs = join(deps.packageRoot, 'build', 'sandbox');
-  if (!(await exists(programs))) {
+  if (!(await pathExists(programs))) {
     throw new ImageUnavailableError(`the sandbox programs are not compiled (${programs} is missing)`, {
       hint: 'run `make build` (npx tsc -p tsconfig.sandbox.json) first',
     });
@@ -181,15 +182,6 @@ export function formatImageTable(rows: ImageRow[]): string {
   const lines = rows.map((row) => [row.key, row.reference ?? '-', row.nature, row.reference ? (row.present ? 'yes' : 'no') : '-']);
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
   return [header, ...lines].map((line) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n') + '\n';
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function seconds(since: number): string {

@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { pathExists } from '../common/fs.js';
 import { isAbsolute, join } from 'node:path';
 import { readYamlFile } from '../common/yaml-file.js';
 import {
@@ -28,18 +28,10 @@ export async function loadSettings(
     configFile = isAbsolute(named) ? named : join(context.cwd, named);
   } else {
     const candidate = join(context.cwd, DEFAULT_CONFIG_FILE);
-    if (await exists(candidate)) configFile = candidate;
+    if (await pathExists(candidate)) configFile = candidate;
   }
   const file = configFile ? { path: configFile, data: await readYamlFile(configFile) } : undefined;
   const resolved = resolveSettings({ file, env: context.env, flags });
   return { ...resolved, configFile };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

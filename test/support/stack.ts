@@ -7,6 +7,7 @@ import type { ComposeDocument } from '../../src/compose/compose-spec.js';
 import { HOST_PORT_NAMES } from '../../src/model/mesh.js';
 import { detectCompose, runProcess, type ComposeVariant } from '../../src/runtime/compose-cli.js';
 import { runCli, temporaryDirectory } from './cli.js';
+import { containerLogs, execIn } from './docker.js';
 
 const docker = new Docker();
 const PROJECT_LABEL = 'com.docker.compose.project';
@@ -104,23 +105,10 @@ function makeStack(project: string, dir: string, document: ComposeDocument, base
       await (await container(service)).stop({ t: 5 });
     },
     async logs(service) {
-      const buffer = (await (await container(service)).logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
-      return demux(buffer);
+      return containerLogs(await container(service));
     },
     async exec(service, command, user) {
-      const target = await container(service);
-      const exec = await target.exec({ Cmd: command, AttachStdout: true, AttachStderr: true, ...(user ? { User: user } : {}) });
-      const stream = await exec.start({ hijack: true, stdin: false });
-      const chunks: Buffer[] = [];
-      await new Promise<void>((resolve, reject) => {
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.on('end', resolve);
-        stream.on('error', reject);
-      });
-      const output = demux(Buffer.concat(chunks));
-      const { ExitCode } = await exec.inspect();
-      if (ExitCode !== 0) throw new Error(`${command.join(' ')} in ${service} exited ${ExitCode}: ${output}`);
-      return output;
+      return execIn(await container(service), command, user);
     },
     async down() {
       await runProcess([...base, 'down', '-v', '--remove-orphans', '-t', '2'], { cwd: dir });
@@ -157,18 +145,6 @@ async function waitUntilReady(project: string, timeoutMs: number): Promise<void>
 async function composeLogs(base: string[]): Promise<string> {
   const result = await runProcess([...base, 'logs', '--no-color', '--tail', '15'], {});
   return result.stdout.split('\n').slice(-150).join('\n');
-}
-
-/** Docker's multiplexed log/exec stream: 8-byte frame headers before each chunk. */
-function demux(buffer: Buffer): string {
-  let offset = 0;
-  let text = '';
-  while (offset + 8 <= buffer.length) {
-    const size = buffer.readUInt32BE(offset + 4);
-    text += buffer.subarray(offset + 8, offset + 8 + size).toString('utf8');
-    offset += 8 + size;
-  }
-  return offset === 0 ? buffer.toString('utf8') : text;
 }
 
 export type { ComposeVariant };
