@@ -26,6 +26,10 @@ export type ErrorCode =
   | 'ML_DOCKER_UNREACHABLE'
   | 'ML_IMAGE_BUILD_FAILED'
   | 'ML_IMAGE_UNAVAILABLE'
+  | 'ML_PREFLIGHT'
+  | 'ML_SERVICE_FAILED'
+  | 'ML_HEALTH_TIMEOUT'
+  | 'ML_INTERRUPTED'
   | 'ML_INTERNAL';
 
 export abstract class MeshLocalError extends Error {
@@ -183,6 +187,30 @@ export class ImageBuildError extends MeshLocalError {
 export class ImageUnavailableError extends MeshLocalError {
   readonly code = 'ML_IMAGE_UNAVAILABLE';
   readonly exitCode = ExitCode.failure;
+}
+
+/** Something that blocks `up` was found before anything started (a taken host port...). */
+export class PreflightError extends MeshLocalError {
+  readonly code = 'ML_PREFLIGHT';
+  readonly exitCode = ExitCode.failure;
+}
+
+/** A service exited, turned unhealthy or restarted in a loop while mesh-local waited. */
+export class ServiceFailedError extends MeshLocalError {
+  readonly code = 'ML_SERVICE_FAILED';
+  readonly exitCode = ExitCode.failure;
+}
+
+/** The deadline passed with services still not ready; lists them with what was last seen. */
+export class HealthTimeoutError extends MeshLocalError {
+  readonly code = 'ML_HEALTH_TIMEOUT';
+  readonly exitCode = ExitCode.failure;
+}
+
+/** Ctrl-C: the wait stopped; the message says how to resume or clean up. */
+export class InterruptedError extends MeshLocalError {
+  readonly code = 'ML_INTERRUPTED';
+  readonly exitCode = ExitCode.interrupted;
 }
 
 /** A bug in mesh-local. */

@@ -4,16 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageBuildError } from '../errors.js';
 import { sandboxBuildOrder, SANDBOX_BASE_IMAGE } from '../model/image-sets.js';
-import type { BuildRequest, DockerEngine } from '../runtime/docker-engine.js';
-import { buildSandboxImages, formatImageTable, listImages } from './images.js';
+import type { BuildRequest } from '../runtime/docker-engine.js';
+import { buildSandboxImages, formatImageTable, listImages, type ImageEngine } from './images.js';
 import { packageRoot } from '../common/package-root.js';
 
 /** An engine that records builds; `failOn` makes one image's build fail after some output. */
 function fakeEngine(options: { present?: string[]; failOn?: string; cached?: boolean } = {}) {
   const builds: BuildRequest[] = [];
   const present = new Set(options.present ?? [SANDBOX_BASE_IMAGE]);
-  const engine: DockerEngine = {
-    version: async () => '20.10.24',
+  const engine: ImageEngine = {
     imageExists: async (reference) => present.has(reference),
     tagImage: async (_source, target) => void present.add(target),
     importImage: async () => undefined,

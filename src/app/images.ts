@@ -19,8 +19,11 @@ import { findIstioVersion, DEFAULT_ISTIO_VERSION } from '../model/istio-versions
 import type { DockerEngine } from '../runtime/docker-engine.js';
 import type { Console } from './render.js';
 
+/** The part of the engine image building uses. */
+export type ImageEngine = Pick<DockerEngine, 'imageExists' | 'tagImage' | 'buildImage' | 'importImage'>;
+
 export interface ImagesDeps {
-  engine: DockerEngine;
+  engine: ImageEngine;
   console: Console;
   /** Holds images/sandbox/ and build/sandbox/ (the compiled sandbox programs). */
   packageRoot: string;
@@ -163,7 +166,7 @@ export interface ImageRow {
 }
 
 /** `mesh-local images list`: every image key of a set, its reference and whether the engine has it. */
-export async function listImages(set: ImageSetName, engine: DockerEngine, signal?: AbortSignal): Promise<ImageRow[]> {
+export async function listImages(set: ImageSetName, engine: Pick<DockerEngine, 'imageExists'>, signal?: AbortSignal): Promise<ImageRow[]> {
   const upstream = findIstioVersion(DEFAULT_ISTIO_VERSION)!.images;
   return Promise.all(
     IMAGE_KEYS.map(async (key): Promise<ImageRow> => {

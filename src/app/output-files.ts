@@ -11,13 +11,16 @@ import { GENERATED_MARKER, type RenderedFile } from '../compose/mesh-files.js';
 export async function writeGeneratedFiles(baseDir: string, files: readonly RenderedFile[]): Promise<string[]> {
   const targets = files.map((file) => ({ ...file, target: join(baseDir, file.path) }));
   for (const file of targets) await assertOverwritable(file.target);
-  for (const file of targets) {
-    await mkdir(dirname(file.target), { recursive: true });
-    const temporary = `${file.target}.${process.pid}.tmp`;
-    await writeFile(temporary, file.content, { mode: file.mode });
-    await rename(temporary, file.target);
-  }
+  for (const file of targets) await writeAtomically(file.target, file.content, file.mode);
   return targets.map((file) => file.target);
+}
+
+/** Writes to a temporary name and renames, so a reader (or a Ctrl-C) never leaves half a file. */
+export async function writeAtomically(path: string, content: string, mode = 0o644): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, content, { mode });
+  await rename(temporary, path);
 }
 
 async function assertOverwritable(path: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { setMaxListeners } from 'node:events';
 import { ExitCode, ImageBuildError, MeshLocalError, exitCodeFor } from '../errors.js';
 import { dockerodeEngine } from '../runtime/docker-engine.js';
 import { buildProgram, type CliContext } from './program.js';
@@ -8,10 +9,11 @@ import { buildProgram, type CliContext } from './program.js';
  * in-process. Every error is reported here, once.
  */
 export async function run(argv: readonly string[], context: CliContext): Promise<number> {
-  const program = buildProgram(context);
+  let commandExitCode: number = ExitCode.ok;
+  const program = buildProgram({ ...context, setExitCode: (code) => (commandExitCode = code) });
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return ExitCode.ok;
+    return commandExitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander has already printed its message. Help and --version end with exit code 0;
@@ -39,9 +41,20 @@ function report(error: unknown, context: CliContext): void {
 
 /** Process entry point used by bin/mesh-local.js. */
 export async function main(): Promise<void> {
+  // The first Ctrl-C stops waiting and lets the command clean up and explain; a second one quits.
+  const interrupt = new AbortController();
+  // Every Engine call of a wait listens on this signal; dozens at once are expected.
+  setMaxListeners(0, interrupt.signal);
+  process.on('SIGINT', () => {
+    if (interrupt.signal.aborted) process.exit(ExitCode.interrupted);
+    interrupt.abort(new DOMException('interrupted', 'AbortError'));
+  });
   process.exitCode = await run(process.argv.slice(2), {
     cwd: process.cwd(),
     env: process.env,
+    signal: interrupt.signal,
+    isTty: process.stderr.isTTY === true,
+    ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
     engine: memoize(() => dockerodeEngine()),
     console: {
       out: (text) => void process.stdout.write(text),

@@ -1,5 +1,15 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { setMaxListeners } from 'node:events';
+import { doctorPorts, formatDoctorReport, freeDiskBytes, portIsFree, readKernelModules, runDoctor } from '../app/doctor.js';
+import { downCommand } from '../app/down.js';
 import { buildSandboxImages, formatImageTable, listImages } from '../app/images.js';
+import { logsCommand } from '../app/logs.js';
+import { loadSettings } from '../app/settings-source.js';
+import { formatStatusTable, statusJson, statusRows } from '../app/status.js';
+import { upCommand, type ImageChoice } from '../app/up.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { selectReporter } from '../output/select-reporter.js';
+import { composeCli, detectCompose } from '../runtime/compose-cli.js';
 import { injectCommand } from '../app/inject.js';
 import { packageRoot } from '../common/package-root.js';
 import { IMAGE_SETS, type ImageSetName } from '../model/image-sets.js';
@@ -28,19 +38,28 @@ export interface CliContext {
   console: Console;
   /** Made on first use, so commands that never touch Docker work without it. */
   engine: () => DockerEngine;
+  /** Aborted by Ctrl-C. */
+  signal?: AbortSignal;
+  /** Whether stderr is a terminal (progress table) and its width. */
+  isTty?: boolean;
+  columns?: number;
+  /** Set by commands that end with a code other than 0 without an error (doctor). */
+  setExitCode?: (code: number) => void;
 }
 
 /** Options every stack-shaping command shares; one definition keeps their help text identical. */
-function addMeshOptions(command: Command): Command {
+function addMeshOptions(command: Command, imageChoices: readonly string[] = IMAGE_SETS): Command {
   return command
     .addOption(new Option('--registry <name>', 'service registry').choices(REGISTRIES))
     .addOption(new Option('--istio-version <version>', `Istio version (default ${DEFAULT_ISTIO_VERSION})`).choices(supportedVersions()))
     .option('--addons <list>', `comma-separated addons: ${ADDONS.join(', ')}`)
     .option('--project <name>', 'Compose project name (default mesh-local)')
     .option('--image <name=ref>', `override one image; repeatable; names: ${IMAGE_KEYS.join(', ')}`, collect, [])
-    .addOption(new Option('--images <set>', 'image set: upstream (the real images) or sandbox (built here)').choices(IMAGE_SETS))
+    .addOption(
+      new Option('--images <set>', `image set: upstream (the real images), sandbox (built here)${imageChoices.includes('auto') ? ', auto (upstream when its registry answers)' : ''}`).choices(imageChoices),
+    )
     .option('--image-mirror <prefix>', 'pull every image through this registry mirror, e.g. mirror.local:5000')
-    .option('--port <name=port>', `host port; repeatable; names: ${HOST_PORT_NAMES.join(', ')}`, collect, [])
+    .option('--port <name=port>', `host port (0: any free port); repeatable; names: ${HOST_PORT_NAMES.join(', ')}`, collect, [])
     .option('--host-address <ip>', 'address published ports bind to (default 127.0.0.1)')
     .option('--config <file>', 'config file (default ./mesh-local.yaml when present)');
 }
@@ -74,7 +93,7 @@ function flagValues(options: MeshOptionValues): FlagValues & { config?: string }
   if (options.imageMirror !== undefined) flags.imageMirror = options.imageMirror;
   if (options.port.length > 0) flags.port = options.port;
   if (options.hostAddress !== undefined) flags.hostAddress = options.hostAddress;
-  if (options.images !== undefined) flags.imageSet = options.images;
+  if (options.images !== undefined && options.images !== 'auto') flags.imageSet = options.images;
   if (options.config !== undefined) flags.config = options.config;
   if (options.bookinfo !== undefined) flags.bookinfo = options.bookinfo;
   if (options.mtls !== undefined) flags.mtls = options.mtls;
@@ -86,6 +105,8 @@ function flagValues(options: MeshOptionValues): FlagValues & { config?: string }
  * `exitOverride` turns commander's exits into thrown CommanderErrors that `run` maps.
  */
 export function buildProgram(context: CliContext): Command {
+  const projectName = async (flag: string | undefined) =>
+    (await loadSettings(flag === undefined ? {} : { project: flag }, context)).settings.project;
   const program = new Command('mesh-local')
     .description("Run Istio's non-Kubernetes setup (Consul or Eureka) on Docker Compose.")
     .version(process.env.npm_package_version ?? '0.1.0')
@@ -159,6 +180,131 @@ ${EXIT_CODES_HELP}`,
       },
     );
 
+  const runOptions = (command: Command) =>
+    addMeshOptions(command, [...IMAGE_SETS, 'auto'])
+      .option('--timeout <duration>', 'overall deadline for readiness, e.g. 300s, 5m', parseDuration, 5 * 60_000)
+      .option('--rollback', 'take the stack down again when it does not get ready')
+      .option('--json', 'print one JSON progress event per line on stdout');
+  const runUp = async (options: MeshOptionValues & { timeout: number; rollback?: boolean; json?: boolean }, bookinfo: boolean) => {
+    const reporter = selectReporter({
+      json: options.json ?? false,
+      isTty: context.isTty ?? false,
+      env: context.env,
+      write: options.json ? (text) => context.console.out(text) : (text) => context.console.err(text),
+      ...(context.columns ? { columns: context.columns } : {}),
+    });
+    const signal = AbortSignal.any([context.signal ?? new AbortController().signal, AbortSignal.timeout(options.timeout)]);
+    setMaxListeners(0, signal);
+    try {
+      await upCommand(
+        { flags: flagValues(options), images: options.images as ImageChoice | undefined, timeoutMs: options.timeout, rollback: options.rollback ?? false, bookinfo },
+        {
+          engine: context.engine(),
+          compose: requireCompose,
+          reporter,
+          console: options.json ? { out: () => undefined, err: context.console.err } : context.console,
+          cwd: context.cwd,
+          env: context.env,
+          packageRoot: packageRoot(),
+          isPortFree: portIsFree,
+        },
+        signal,
+      );
+    } finally {
+      reporter.close();
+    }
+  };
+
+  runOptions(program.command('up').description('start the control plane and registry, and wait until the mesh is ready'))
+    .addHelpText(
+      'after',
+      `
+Renders into .mesh-local/<project>/, makes sure the images exist (pull, build, or with --images
+auto the sandbox set when the upstream registry does not answer), starts the stack with the
+Compose CLI and waits for each part to be really ready. Running it again on a ready project
+changes nothing.
+
+Examples:
+  mesh-local up --images sandbox
+  mesh-local up --registry eureka --images auto --timeout 10m --rollback
+  mesh-local up --project demo2 --port apiserver=18080 --port pilot=18081 --port consul=18500
+${EXIT_CODES_HELP}`,
+    )
+    .action((options) => runUp(options, false));
+
+  runOptions(program.command('bookinfo').description("deploy BookInfo with sidecars into the project's mesh and wait for the gateway"))
+    .addHelpText(
+      'after',
+      `
+Ready means: every app healthy and registered with its version, every init step exited 0, every
+proxy up, and GET /productpage through the gateway answers 200 with reviews and no errors.
+
+Examples:
+  mesh-local bookinfo --images sandbox
+  mesh-local bookinfo --project demo2 --port gateway=19081
+${EXIT_CODES_HELP}`,
+    )
+    .action((options) => runUp(options, true));
+
+  program
+    .command('status')
+    .description("show the project's services like kubectl get pods (READY counts the sidecar)")
+    .option('--project <name>', 'Compose project name (default mesh-local)')
+    .option('--json', 'print JSON')
+    .action(async (options: { project?: string; json?: boolean }) => {
+      const project = await projectName(options.project);
+      const rows = statusRows(await context.engine().projectContainers(project, context.signal), new Date());
+      if (options.json) context.console.out(`${JSON.stringify(statusJson(rows), null, 2)}\n`);
+      else if (rows.length === 0) context.console.err(`project ${project} has no containers\n`);
+      else context.console.out(formatStatusTable(rows));
+    });
+
+  program
+    .command('logs')
+    .description("print a service's logs; with --sidecar, the proxy's logs of an app")
+    .argument('<service>', 'Compose service, e.g. istio-pilot or reviews-v2')
+    .option('--project <name>', 'Compose project name (default mesh-local)')
+    .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+    .option('--tail <lines>', 'lines from the end (a number or all)', parseTail, 200)
+    .option('--sidecar', "the app's sidecar proxy instead of the app")
+    .addHelpText('after', `\nExamples:\n  mesh-local logs istio-pilot\n  mesh-local logs reviews-v2 --sidecar -f\n${EXIT_CODES_HELP}`)
+    .action(async (service: string, options: { project?: string; follow?: boolean; tail: number | 'all'; sidecar?: boolean }) => {
+      await logsCommand(
+        { project: await projectName(options.project), service, sidecar: options.sidecar ?? false, follow: options.follow ?? false, tail: options.tail },
+        { engine: context.engine(), console: context.console },
+        context.signal,
+      );
+    });
+
+  program
+    .command('down')
+    .description('remove everything the project created, found by its Compose label')
+    .option('--project <name>', 'Compose project name (default mesh-local)')
+    .option('--volumes', 'also remove its volumes')
+    .addHelpText('after', `\nExamples:\n  mesh-local down\n  mesh-local down --project demo2 --volumes\n${EXIT_CODES_HELP}`)
+    .action(async (options: { project?: string; volumes?: boolean }) => {
+      await downCommand({ project: await projectName(options.project), volumes: options.volumes ?? false }, { engine: context.engine(), console: context.console }, context.signal);
+    });
+
+  addMeshOptions(program.command('doctor').description('check the host: engine, Compose, kernel modules, host ports, disk'))
+    .option('--bookinfo', 'also check the gateway port')
+    .addHelpText('after', `\nExits 1 when something found would block up.\n${EXIT_CODES_HELP}`)
+    .action(async (options: MeshOptionValues) => {
+      const { settings } = await loadSettings(flagValues(options), context);
+      const engine = context.engine();
+      const report = await runDoctor({
+        engineVersion: () => engine.version(context.signal),
+        detectCompose: () => detectCompose(),
+        kernelModules: () => readKernelModules(),
+        isPortFree: portIsFree,
+        freeDiskBytes,
+        ports: doctorPorts(settings),
+        diskPath: context.cwd,
+      });
+      context.console.out(formatDoctorReport(report));
+      if (!report.ok) context.setExitCode?.(ExitCode.failure);
+    });
+
   const images = program
     .command('images')
     .description('build or list the images of an image set (upstream: the real images; sandbox: built here)')
@@ -189,6 +335,30 @@ ${EXIT_CODES_HELP}`,
     });
 
   return program;
+}
+
+async function requireCompose() {
+  const variant = await detectCompose();
+  if (!variant) {
+    throw new UsageError('neither `docker compose` nor `docker-compose` is installed', {
+      hint: 'install the Compose plugin or docker-compose (make engine does it on Debian as root)',
+    });
+  }
+  return composeCli(variant);
+}
+
+/** `300`, `300s`, `5m`, `1h` -> milliseconds. */
+export function parseDuration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('expected a duration such as 300s, 5m or 1h');
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(match[1]) * unit);
+}
+
+function parseTail(value: string): number | 'all' {
+  if (value === 'all') return 'all';
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a number of lines or all');
+  return Number(value);
 }
 
 /** Set on the root before subcommands exist: `.command()` copies these settings to each of them. */

@@ -47,6 +47,11 @@ export interface ComposeCli {
   readonly variant: ComposeVariant;
   /** `config -q`: validates a Compose file the way `up` would read it. */
   validate(file: string, project: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * `up -d --no-build` for the named services. Compose itself starts them in `depends_on` order
+   * and waits for the conditions; it is run in the background while mesh-local watches.
+   */
+  up(file: string, project: string, services: string[], signal?: AbortSignal): Promise<void>;
 }
 
 /** Compose CLI adapter; every call names the file and project explicitly (`-f`, `-p`). */
@@ -55,6 +60,13 @@ export function composeCli(variant: ComposeVariant, run: RunProcess = runProcess
     variant,
     async validate(file, project, signal) {
       const argv = [...variant.command, '-f', file, '-p', project, 'config', '-q'];
+      const result = await run(argv, { signal });
+      if (result.exitCode !== 0) {
+        throw new ComposeCommandError(argv, result.exitCode, lastLines(result.stderr, 20));
+      }
+    },
+    async up(file, project, services, signal) {
+      const argv = [...variant.command, '-f', file, '-p', project, 'up', '-d', '--no-build', ...services];
       const result = await run(argv, { signal });
       if (result.exitCode !== 0) {
         throw new ComposeCommandError(argv, result.exitCode, lastLines(result.stderr, 20));

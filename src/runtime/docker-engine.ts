@@ -1,6 +1,7 @@
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import { DockerUnreachableError, ImageBuildError } from '../errors.js';
+import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL, type ContainerInfo } from './containers.js';
 
 /** What mesh-local needs from the Docker Engine; tests pass fakes, the CLI passes `dockerodeEngine`. */
 export interface DockerEngine {
@@ -12,6 +13,26 @@ export interface DockerEngine {
   buildImage(request: BuildRequest, onLine: (line: string) => void, signal?: AbortSignal): Promise<BuildOutcome>;
   /** `docker import`: a root filesystem tar stream becomes an image. */
   importImage(tarStream: Readable, tag: string, signal?: AbortSignal): Promise<void>;
+  /** Pulls an image; rejects when the registry does not answer or refuses. */
+  pullImage(reference: string, onProgress: (line: string) => void, signal?: AbortSignal): Promise<void>;
+  /** Every container of a Compose project, running or not, found by the project label. */
+  projectContainers(project: string, signal?: AbortSignal): Promise<ContainerInfo[]>;
+  /** The raw `docker inspect` document, for diagnostics. */
+  inspectContainer(id: string, signal?: AbortSignal): Promise<unknown>;
+  /** The last `tail` lines of a container's stdout and stderr. */
+  containerLogs(id: string, tail: number | 'all', signal?: AbortSignal): Promise<string>;
+  /** Follows a container's logs until the signal aborts or the container stops. */
+  followLogs(id: string, tail: number | 'all', onText: (text: string) => void, signal?: AbortSignal): Promise<void>;
+  /** Removes every container, network and (optionally) volume carrying the project label. */
+  removeProject(project: string, options: { volumes: boolean }, signal?: AbortSignal): Promise<ProjectResources>;
+  /** What carries the project label now. */
+  projectResources(project: string, signal?: AbortSignal): Promise<ProjectResources>;
+}
+
+export interface ProjectResources {
+  containers: string[];
+  networks: string[];
+  volumes: string[];
 }
 
 export interface BuildRequest {
@@ -113,6 +134,98 @@ export function dockerodeEngine(docker: Docker = new Docker()): DockerEngine {
       return { cached: cachedSteps === stepsThatCache };
     },
 
+    async pullImage(reference, onProgress, signal) {
+      const stream = (await docker.pull(reference, { abortSignal: signal } as object)) as NodeJS.ReadableStream;
+      await followStream(stream, (event: BuildStreamEvent & { id?: string; progress?: string }) => {
+        // Pull errors, like build errors, arrive in-band.
+        if (event.error) throw new Error(event.errorDetail?.message ?? event.error);
+        if (event.status) onProgress(`${event.id ? `${event.id}: ` : ''}${event.status}${event.progress ? ` ${event.progress}` : ''}`);
+      });
+    },
+
+    async projectContainers(project, signal) {
+      let summaries: Docker.ContainerInfo[];
+      try {
+        summaries = await docker.listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] }, abortSignal: signal } as object);
+      } catch (error) {
+        throw unreachable(error);
+      }
+      const details = await Promise.all(
+        summaries.map((summary) =>
+          docker
+            .getContainer(summary.Id)
+            .inspect({ abortSignal: signal } as object)
+            .catch((error: { statusCode?: number }) => (error.statusCode === 404 ? undefined : Promise.reject(error))),
+        ),
+      );
+      return details.filter((detail) => detail !== undefined).map(toContainerInfo);
+    },
+
+    async inspectContainer(id, signal) {
+      return docker.getContainer(id).inspect({ abortSignal: signal } as object);
+    },
+
+    async containerLogs(id, tail, signal) {
+      const output = (await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false, tail, abortSignal: signal } as object)) as unknown as Buffer;
+      return demultiplex(output);
+    },
+
+    async followLogs(id, tail, onText, signal) {
+      const stream = (await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: true, tail, abortSignal: signal } as object)) as unknown as Readable;
+      await new Promise<void>((resolve, reject) => {
+        let pending = Buffer.alloc(0);
+        stream.on('data', (chunk: Buffer) => {
+          pending = Buffer.concat([pending, chunk]);
+          // Frames: 8-byte header (stream, 0, 0, 0, size) then the payload.
+          while (pending.length >= 8) {
+            const size = pending.readUInt32BE(4);
+            if (pending.length < 8 + size) break;
+            onText(pending.subarray(8, 8 + size).toString('utf8'));
+            pending = pending.subarray(8 + size);
+          }
+        });
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', (error: Error) => (error.name === 'AbortError' ? resolve() : reject(error)));
+      });
+    },
+
+    async removeProject(project, options, signal) {
+      const filter = { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] };
+      const containers = await docker.listContainers({ all: true, filters: filter, abortSignal: signal } as object);
+      await Promise.all(
+        containers.map((container) =>
+          docker
+            .getContainer(container.Id)
+            .remove({ force: true, v: options.volumes })
+            .catch(ignoreStatus(404, 409)),
+        ),
+      );
+      const networks = await docker.listNetworks({ filters: filter } as object);
+      for (const network of networks) await docker.getNetwork(network.Id).remove().catch(ignoreStatus(404));
+      if (options.volumes) {
+        const { Volumes } = await docker.listVolumes({ filters: filter } as object);
+        for (const volume of Volumes ?? []) await docker.getVolume(volume.Name).remove().catch(ignoreStatus(404));
+      }
+      return {
+        containers: containers.map((container) => container.Labels[COMPOSE_SERVICE_LABEL] ?? container.Id.slice(0, 12)),
+        networks: networks.map((network) => network.Name),
+        volumes: [],
+      };
+    },
+
+    async projectResources(project, signal) {
+      const filter = { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] };
+      const containers = await docker.listContainers({ all: true, filters: filter, abortSignal: signal } as object);
+      const networks = await docker.listNetworks({ filters: filter } as object);
+      const { Volumes } = await docker.listVolumes({ filters: filter } as object);
+      return {
+        containers: containers.map((container) => container.Labels[COMPOSE_SERVICE_LABEL] ?? container.Id.slice(0, 12)),
+        networks: networks.map((network) => network.Name),
+        volumes: (Volumes ?? []).map((volume) => volume.Name),
+      };
+    },
+
     async importImage(tarStream, tag, signal) {
       const colon = tag.lastIndexOf(':');
       const stream = await docker.importImage(tarStream, {
@@ -166,6 +279,55 @@ function followStream<T>(stream: NodeJS.ReadableStream, onEvent: (event: T) => v
       resolve();
     });
   });
+}
+
+/** Expected answers of a removal (already gone, already being removed) are not failures. */
+function ignoreStatus(...codes: number[]) {
+  return (error: { statusCode?: number }) => {
+    if (error.statusCode !== undefined && codes.includes(error.statusCode)) return undefined;
+    throw error;
+  };
+}
+
+function toContainerInfo(detail: Docker.ContainerInspectInfo): ContainerInfo {
+  const labels = detail.Config.Labels ?? {};
+  const ports = Object.entries(detail.NetworkSettings.Ports ?? {}).flatMap(([key, bindings]) =>
+    (bindings ?? []).map((binding) => ({
+      containerPort: Number(key.split('/')[0]),
+      hostIp: binding.HostIp,
+      hostPort: Number(binding.HostPort),
+    })),
+  );
+  const health = (detail.State as { Health?: { Status?: string } }).Health?.Status;
+  const started = detail.State.StartedAt && !detail.State.StartedAt.startsWith('0001') ? new Date(detail.State.StartedAt) : undefined;
+  return {
+    id: detail.Id,
+    service: labels[COMPOSE_SERVICE_LABEL] ?? detail.Name.replace(/^\//, ''),
+    project: labels[COMPOSE_PROJECT_LABEL] ?? '',
+    role: labels['dev.mesh-local.role'],
+    component: labels['dev.mesh-local.component'],
+    sidecarFor: labels['dev.mesh-local.sidecar-for'],
+    image: detail.Config.Image,
+    state: (detail.State.Status as ContainerInfo['state']) ?? 'created',
+    health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none',
+    exitCode: detail.State.Status === 'exited' || detail.State.Status === 'dead' ? detail.State.ExitCode : undefined,
+    restartCount: detail.RestartCount ?? 0,
+    createdAt: new Date(detail.Created),
+    startedAt: started,
+    ports,
+  };
+}
+
+/** Docker's multiplexed log stream: an 8-byte header before each frame (none with a TTY). */
+export function demultiplex(buffer: Buffer): string {
+  let offset = 0;
+  let text = '';
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    text += buffer.subarray(offset + 8, offset + 8 + size).toString('utf8');
+    offset += 8 + size;
+  }
+  return offset === 0 ? buffer.toString('utf8') : text;
 }
 
 function messageOf(error: unknown): string {

@@ -1,0 +1,262 @@
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { toYaml } from '../common/yaml-file.js';
+import { LABELS } from '../compose/compose-spec.js';
+import { renderMesh } from '../compose/render.js';
+import { ImageUnavailableError, InterruptedError, PreflightError, isAbortError } from '../errors.js';
+import type { ImageSetName } from '../model/image-sets.js';
+import { findIstioVersion } from '../model/istio-versions.js';
+import type { MeshModel } from '../model/mesh.js';
+import { buildModel, publishedPortNames, type FlagValues } from '../model/settings.js';
+import type { ProgressEvent, Reporter, ServiceSummary } from '../output/events.js';
+import type { ComposeCli } from '../runtime/compose-cli.js';
+import type { DockerEngine } from '../runtime/docker-engine.js';
+import { buildSandboxImages } from './images.js';
+import { writeAtomically, writeGeneratedFiles } from './output-files.js';
+import { composeFileText, type Console } from './render.js';
+import { loadSettings } from './settings-source.js';
+import { fetchGet, waitForMesh, type HttpGet } from './readiness.js';
+
+export type ImageChoice = ImageSetName | 'auto';
+
+export interface UpInput {
+  flags: FlagValues & { config?: string };
+  /** `--images`; `auto` picks upstream when its registry answers, else sandbox. */
+  images?: ImageChoice | undefined;
+  timeoutMs: number;
+  rollback: boolean;
+  /** `mesh-local bookinfo`: deploy BookInfo into the project's mesh and check the gateway. */
+  bookinfo: boolean;
+}
+
+export interface UpDeps {
+  engine: DockerEngine;
+  compose: () => Promise<ComposeCli>;
+  reporter: Reporter;
+  console: Console;
+  cwd: string;
+  env: Record<string, string | undefined>;
+  packageRoot: string;
+  isPortFree: (host: string, port: number) => Promise<boolean>;
+  httpGet?: HttpGet;
+  now?: () => number;
+}
+
+export interface UpOutcome {
+  project: string;
+  stateDir: string;
+  summary: ServiceSummary[];
+  gatewayUrl?: string;
+}
+
+/** What a project was last brought up with, so `bookinfo` and a second `up` reuse it. */
+interface ProjectState {
+  flags: FlagValues;
+  bookinfo: boolean;
+}
+
+export const STATE_ROOT = '.mesh-local';
+
+export function stateDirOf(cwd: string, project: string): string {
+  return resolve(cwd, STATE_ROOT, project);
+}
+
+/**
+ * `mesh-local up` and `mesh-local bookinfo`. Checks what would block the start before starting
+ * anything, makes sure the images exist, renders into the state directory, starts the stack
+ * with the Compose CLI and waits until the mesh is ready, or says precisely why not.
+ */
+export async function upCommand(input: UpInput, deps: UpDeps, signal: AbortSignal): Promise<UpOutcome> {
+  const now = deps.now ?? Date.now;
+  const timeline: ProgressEvent[] = [];
+  const emit = (event: ProgressEvent) => {
+    timeline.push(event);
+    deps.reporter.emit(event);
+  };
+  const started = now();
+
+  // Settings: the project's saved flags, then this command line's.
+  const first = await loadSettings(input.flags, deps);
+  const stateDir = stateDirOf(deps.cwd, first.settings.project);
+  const saved = await readState(stateDir);
+  const flags = mergeFlags(saved?.flags ?? {}, input.flags);
+  const bookinfo = input.bookinfo || (saved?.bookinfo ?? false);
+
+  // Preflight: nothing is started before these pass.
+  const engineVersion = await deps.engine.version(signal);
+  const compose = await deps.compose();
+  const imageSet = await chooseImageSet(input.images ?? (flags.imageSet as ImageSetName | undefined) ?? 'upstream', flags, deps, emit, signal);
+  const { settings, warnings } = await loadSettings({ ...flags, imageSet, bookinfo }, deps);
+  for (const warning of warnings) emit({ type: 'notice', at: now(), message: warning });
+  const model = buildModel(settings);
+  const version = findIstioVersion(model.istioVersion)!;
+  await checkHostPorts(model, settings, deps, signal);
+  await ensureImages(model, deps, emit, signal);
+
+  // Render into the state directory; the files land before Compose can mount them.
+  const { document, files } = renderMesh(model);
+  const composeFile = join(stateDir, 'docker-compose.yaml');
+  await writeGeneratedFiles(stateDir, [...files, { path: 'docker-compose.yaml', content: composeFileText(model, toYaml(document)), mode: 0o644 }]);
+  await writeState(stateDir, { flags: { ...flags, imageSet }, bookinfo });
+
+  const services = Object.keys(document.services);
+  emit({ type: 'start', at: now(), project: model.project, services, imageSet });
+  emit({ type: 'notice', at: now(), message: `Docker Engine ${engineVersion}, ${compose.variant.command.join(' ')} ${compose.variant.version}; state in ${stateDir}` });
+
+  const composeAbort = new AbortController();
+  const composeSignal = AbortSignal.any([signal, composeAbort.signal]);
+  const starting = compose.up(composeFile, model.project, services, composeSignal);
+  starting.catch(() => undefined);
+  try {
+    const progress = await waitForMesh(
+      { project: model.project, model, version, document, services, gatewayCheck: bookinfo, starting },
+      { engine: deps.engine, httpGet: deps.httpGet ?? fetchGet, emit, now },
+      signal,
+    );
+    const summary = [...progress.values()]
+      .filter((entry) => document.services[entry.service]?.labels?.[LABELS.role] !== 'sidecar-init')
+      .map((entry): ServiceSummary => ({ service: entry.service, state: entry.state, endpoint: entry.endpoint, ...(entry.readyAt !== undefined ? { readyAfterMs: entry.readyAt } : {}) }));
+    const gatewayUrl = bookinfo ? progress.get('productpage-v1')?.endpoint : undefined;
+    emit({ type: 'finish', at: now(), ok: true, summary, elapsedMs: now() - started });
+    if (gatewayUrl) {
+      deps.console.out(`GATEWAY_URL=${gatewayUrl.replace(/^http:\/\//, '')}\ncurl -s ${gatewayUrl}/productpage | grep -o "<title>.*</title>"\n`);
+    }
+    return { project: model.project, stateDir, summary, ...(gatewayUrl ? { gatewayUrl } : {}) };
+  } catch (error) {
+    composeAbort.abort();
+    const failure = isAbortError(error) ? new InterruptedError('interrupted while waiting') : error;
+    emit({ type: 'finish', at: now(), ok: false, summary: [], elapsedMs: now() - started, message: failure instanceof Error ? failure.message.split('\n')[0]! : String(failure) });
+    if (failure instanceof InterruptedError) {
+      deps.console.err(
+        `interrupted: the stack stays as it is.\n  resume:   mesh-local ${input.bookinfo ? 'bookinfo' : 'up'} --project ${model.project}\n  clean up: mesh-local down --project ${model.project}\n`,
+      );
+      throw failure;
+    }
+    const bundle = await writeDiagnostics(stateDir, model.project, deps.engine, timeline).catch((bundleError) => `(could not write it: ${String(bundleError)})`);
+    deps.console.err(`diagnostics bundle: ${bundle}\n`);
+    if (input.rollback) {
+      await deps.engine.removeProject(model.project, { volumes: true }).catch((cleanupError) => deps.console.err(`rollback failed: ${String(cleanupError)}\n`));
+      deps.console.err(`rolled back: removed project ${model.project}\n`);
+    } else {
+      deps.console.err(`the stack is left running for debugging; remove it with: mesh-local down --project ${model.project}\n`);
+    }
+    throw failure;
+  }
+}
+
+async function chooseImageSet(
+  choice: ImageChoice,
+  flags: FlagValues & { config?: string },
+  deps: UpDeps,
+  emit: (event: ProgressEvent) => void,
+  signal: AbortSignal,
+): Promise<ImageSetName> {
+  if (choice !== 'auto') return choice;
+  const { settings } = await loadSettings({ ...flags, imageSet: 'upstream' }, deps);
+  const model = buildModel(settings);
+  const missing = await missingImages(model, deps.engine, signal);
+  if (missing.length === 0) return 'upstream';
+  try {
+    await deps.engine.pullImage(missing[0]!, () => undefined, AbortSignal.any([signal, AbortSignal.timeout(20_000)]));
+    return 'upstream';
+  } catch (error) {
+    if (signal.aborted) throw error;
+    emit({
+      type: 'notice',
+      at: Date.now(),
+      message: `USING THE SANDBOX IMAGE SET: the upstream registry did not answer (${firstLine(error)}); the sandbox set is built here from Debian's packages and has stand-ins (see README)`,
+    });
+    return 'sandbox';
+  }
+}
+
+async function missingImages(model: MeshModel, engine: DockerEngine, signal: AbortSignal): Promise<string[]> {
+  const needed = new Set<string>(Object.values(renderMesh(model).document.services).map((service) => service.image));
+  const missing: string[] = [];
+  for (const image of needed) if (!(await engine.imageExists(image, signal))) missing.push(image);
+  return missing;
+}
+
+async function ensureImages(model: MeshModel, deps: UpDeps, emit: (event: ProgressEvent) => void, signal: AbortSignal): Promise<void> {
+  if (model.imageSet === 'sandbox') {
+    // Only what changed is worth a line: images actually built, the base, and the total.
+    const worthShowing = (line: string) => / built in |^base .*(imported|tagged|debootstrap)|^sandbox set ready/.test(line);
+    const err = (text: string) => {
+      if (worthShowing(text)) emit({ type: 'notice', at: Date.now(), message: text.trimEnd() });
+    };
+    await buildSandboxImages({ engine: deps.engine, console: { out: () => undefined, err }, packageRoot: deps.packageRoot, env: deps.env }, signal);
+    return;
+  }
+  for (const image of await missingImages(model, deps.engine, signal)) {
+    emit({ type: 'notice', at: Date.now(), message: `pulling ${image}` });
+    try {
+      await deps.engine.pullImage(image, () => undefined, signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw new ImageUnavailableError(`cannot pull ${image}: ${firstLine(error)}; nothing was started`, {
+        hint: 'the upstream registry does not answer from here: use --images sandbox (built locally) or --images auto, or --image-mirror for a reachable mirror',
+      });
+    }
+  }
+}
+
+/** Every fixed host port must be free, unless this project's own containers hold it already. */
+async function checkHostPorts(model: MeshModel, settings: Parameters<typeof publishedPortNames>[0], deps: UpDeps, signal: AbortSignal): Promise<void> {
+  const held = new Set(
+    (await deps.engine.projectContainers(model.project, signal)).flatMap((container) => container.ports.map((port) => port.hostPort)),
+  );
+  const taken: string[] = [];
+  for (const name of publishedPortNames(settings)) {
+    const port = model.hostPorts[name];
+    if (port === 0 || held.has(port)) continue;
+    if (!(await deps.isPortFree(model.hostAddress, port))) taken.push(`${model.hostAddress}:${port} (${name})`);
+  }
+  if (taken.length > 0) {
+    throw new PreflightError(`host port${taken.length > 1 ? 's' : ''} already in use: ${taken.join(', ')}; nothing was started`, {
+      hint: `free ${taken.length > 1 ? 'them' : 'it'}, or move the stack: --port ${taken[0]!.match(/\((\w+)\)/)![1]}=<free port> (0 picks any free port)`,
+    });
+  }
+}
+
+/** inspect of every container, logs of every service, the rendered files and the timeline. */
+export async function writeDiagnostics(stateDir: string, project: string, engine: DockerEngine, timeline: ProgressEvent[]): Promise<string> {
+  const dir = join(stateDir, `diagnostics-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  await mkdir(join(dir, 'containers'), { recursive: true });
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  for (const container of await engine.projectContainers(project)) {
+    const inspect = await engine.inspectContainer(container.id).catch((error) => ({ error: String(error) }));
+    await writeFile(join(dir, 'containers', `${container.service}.json`), `${JSON.stringify(inspect, null, 2)}\n`);
+    await writeFile(join(dir, 'logs', `${container.service}.log`), await engine.containerLogs(container.id, 'all').catch((error) => String(error)));
+  }
+  await cp(join(stateDir, 'docker-compose.yaml'), join(dir, 'rendered', 'docker-compose.yaml')).catch(() => undefined);
+  await cp(join(stateDir, 'mesh-files'), join(dir, 'rendered', 'mesh-files'), { recursive: true }).catch(() => undefined);
+  await writeFile(join(dir, 'timeline.json'), `${JSON.stringify(timeline, null, 2)}\n`);
+  return dir;
+}
+
+/** This command line over the saved one; repeatable `--port` and `--image` add to the saved ones. */
+export function mergeFlags(saved: FlagValues, current: FlagValues & { config?: string }): FlagValues & { config?: string } {
+  const merged: FlagValues & { config?: string } = { ...saved, ...current };
+  for (const key of ['port', 'image'] as const) {
+    const values = [...(saved[key] ?? []), ...(current[key] ?? [])];
+    if (values.length > 0) merged[key] = values;
+  }
+  return merged;
+}
+
+async function readState(stateDir: string): Promise<ProjectState | undefined> {
+  try {
+    return JSON.parse(await readFile(join(stateDir, 'state.json'), 'utf8')) as ProjectState;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeState(stateDir: string, state: ProjectState): Promise<void> {
+  const { config: _config, ...flags } = state.flags as FlagValues & { config?: string };
+  await writeAtomically(join(stateDir, 'state.json'), `${JSON.stringify({ ...state, flags }, null, 2)}\n`);
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
