@@ -9,7 +9,7 @@ COMPOSE = $(shell docker compose version >/dev/null 2>&1 && echo "docker compose
 .PHONY: help engine tools install build images test demo compose clean
 
 help:
-	@echo "make demo     render the BookInfo mesh and check it with Compose"
+	@echo "make demo     run the mesh and BookInfo (sandbox images when no registry answers)"
 	@echo "make test     run every test (starts a Docker Engine when needed)"
 	@echo "make images   build the offline sandbox image set"
 	@echo "make compose  re-render the reference stacks in compose/"
@@ -39,13 +39,16 @@ test: engine tools build images
 	npx vitest run --reporter=default --reporter=json --outputFile=.vitest-results.json; \
 	  status=$$?; node scripts/test-summary.mjs .vitest-results.json; exit $$status
 
-demo: engine build
-	$(CLI) render --registry consul --bookinfo --addons prometheus -o $(DEMO_DIR)/docker-compose.yaml
-	$(COMPOSE) -f $(DEMO_DIR)/docker-compose.yaml -p mesh-local config -q
-	@echo
-	@echo "Rendered and validated: $(DEMO_DIR)/docker-compose.yaml ($$(grep -c '^  [a-z]' $(DEMO_DIR)/docker-compose.yaml) services)"
-	@echo "Start it with: $(COMPOSE) -f $(DEMO_DIR)/docker-compose.yaml -p mesh-local up -d"
-	@echo "(needs the upstream images; 'mesh-local up' with the offline sandbox set comes next)"
+# The main job: the mesh and BookInfo, upstream images when their registry answers, else the
+# sandbox set built here; then one request through the gateway.
+demo: engine tools build images
+	$(CLI) up --images auto --project demo
+	$(CLI) bookinfo --images auto --project demo | tee .mesh-local/demo.gateway
+	@url=$$(sed -n 's/^GATEWAY_URL=//p' .mesh-local/demo.gateway); \
+	  echo; echo "productpage: http://$$url/productpage"; \
+	  curl -s -o /dev/null -w "GET /productpage -> HTTP %{http_code}\n" "http://$$url/productpage"; \
+	  curl -s "http://$$url/productpage" | grep -o '<title>.*</title>\|Book Reviews' | sort -u; \
+	  echo "status: node bin/mesh-local.js status --project demo   remove: node bin/mesh-local.js down --project demo"
 
 # Reference stacks for plain Compose; test/reference-stacks.test.ts fails when they are stale.
 compose: build

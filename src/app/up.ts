@@ -257,6 +257,8 @@ async function writeState(stateDir: string, state: ProjectState): Promise<void> 
   await writeAtomically(join(stateDir, 'state.json'), `${JSON.stringify({ ...state, flags }, null, 2)}\n`);
 }
 
+/** The first line of an error, without dockerode's `(HTTP code 500) server error - ` prefix. */
 function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+  return message.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
 }

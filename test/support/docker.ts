@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { demultiplex as demux } from '../../src/runtime/docker-engine.js';
 
 /** Runs a command in a container; resolves with its output, rejects on a non-zero exit. */
 export async function execIn(container: Docker.Container, command: string[], user?: string): Promise<string> {
@@ -16,18 +17,8 @@ export async function execIn(container: Docker.Container, command: string[], use
   return output;
 }
 
+export { demux };
+
 export async function containerLogs(container: Docker.Container): Promise<string> {
   return demux((await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer);
-}
-
-/** Docker's multiplexed stream: an 8-byte frame header before each chunk (none with a TTY). */
-export function demux(buffer: Buffer): string {
-  let offset = 0;
-  let text = '';
-  while (offset + 8 <= buffer.length) {
-    const size = buffer.readUInt32BE(offset + 4);
-    text += buffer.subarray(offset + 8, offset + 8 + size).toString('utf8');
-    offset += 8 + size;
-  }
-  return offset === 0 ? buffer.toString('utf8') : text;
 }
