@@ -188,6 +188,41 @@ describe('mesh-local up when something goes wrong', () => {
   }, 300_000);
 });
 
+describe('Ctrl-C and doctor', () => {
+  it('Ctrl-C stops the wait with exit 130 and says how to resume or clean up', async () => {
+    const cwd = await temporaryDirectory('interrupt');
+    const project = newProject('interrupt');
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'mesh-local.js'), 'up', '--project', project, '--images', 'sandbox', ...ANY_PORTS], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline && !/etcd: /.test(stderr); ) await sleep(100);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('interrupted: the stack stays as it is.');
+    expect(stderr).toContain(`resume:   mesh-local up --project ${project}`);
+    expect(stderr).toContain(`clean up: mesh-local down --project ${project}`);
+    // The state written before the start is whole: the Compose file still parses.
+    expect((await runCli(['down', '--project', project], { cwd })).code).toBe(0);
+  }, 300_000);
+
+  it('doctor exits 1 when a host port the stack needs is taken, naming it', async () => {
+    const { server, port } = await occupyPort();
+    try {
+      const result = await runCli(['doctor', '--port', `apiserver=${port}`], { cwd: await temporaryDirectory('doctor') });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/^ok\s+Docker Engine /m);
+      expect(result.stdout).toMatch(new RegExp(`^FAIL\\s+host port ${port} \\(apiserver\\)`, 'm'));
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('two projects side by side', () => {
   it('come up on their own ports and one going down leaves the other running', async () => {
     const cwd = await temporaryDirectory('two');

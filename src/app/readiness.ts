@@ -123,6 +123,7 @@ export async function waitForMesh(plan: WaitPlan, deps: WaitDeps, signal: AbortS
       }
       entry.endpoint = endpointOf(container, host);
       const meshCheck = await meshReadiness(service, container, plan, urlOf, deps.httpGet, signal);
+      if (meshCheck === true && role === 'app') set(service, 'registered', `in ${plan.model.registry}`);
       if (meshCheck === true) set(service, 'ready');
       else set(service, meshCheck.state, meshCheck.detail);
     }
