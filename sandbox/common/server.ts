@@ -115,6 +115,17 @@ export async function readJson<T = unknown>(request: IncomingMessage, limitBytes
   }
 }
 
+/** Every answer of a stand-in carries this header, naming what it stands in for. */
+export const STANDIN_HEADER = 'x-mesh-local-standin';
+
+/** A router's handler that marks each answer as a stand-in's (`x-mesh-local-standin: consul`). */
+export function standinHandler(standsInFor: string, router: Router): Router['handle'] {
+  return (request, response) => {
+    response.setHeader(STANDIN_HEADER, standsInFor);
+    return router.handle(request, response);
+  };
+}
+
 /** Starts a server; port 0 picks a free port (tests). */
 export function listen(handler: Router['handle'], port: number, host = '0.0.0.0'): Promise<RunningServer> {
   const server: Server = createServer((request, response) => void handler(request, response));

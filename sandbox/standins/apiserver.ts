@@ -18,11 +18,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { HttpError, Router, envInt, listen, readBody, runMain, sendJson, sendText, type Params, type RunningServer } from '../common/server.js';
+import { HttpError, Router, envInt, listen, readBody, runMain, sendJson, sendText, type Params, type RunningServer, standinHandler, STANDIN_HEADER } from '../common/server.js';
 import { EtcdGatewayStore, StoreUnavailableError, type KeyValue, type KeyValueStore } from './apiserver-store.js';
 import { YamlSubsetError, parseYamlSubset } from './apiserver-yaml.js';
 
-export const STANDIN_HEADER = 'x-mesh-local-standin';
+export { STANDIN_HEADER };
 /** Namespaces a fresh kube-apiserver creates; they may not be deleted. */
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 const CRD_GROUP = 'apiextensions.k8s.io';
@@ -596,10 +596,7 @@ export async function start(options: ApiServerOptions): Promise<RunningApiServer
   const api = new ApiServer(store, options.keyPrefix ?? '/registry');
   const router = buildRouter(api);
   const running = await listen(
-    (request, response) => {
-      response.setHeader(STANDIN_HEADER, 'kube-apiserver');
-      return router.handle(request, response);
-    },
+    standinHandler('kube-apiserver', router),
     options.port,
     options.host,
   );

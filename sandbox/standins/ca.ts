@@ -16,7 +16,7 @@ import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { HttpError, Router, envInt, listen, readJson, runMain, sendJson, sendText, type RunningServer } from '../common/server.js';
+import { HttpError, Router, envInt, listen, readJson, runMain, sendJson, sendText, type RunningServer, standinHandler } from '../common/server.js';
 
 export const ROOT_COMMON_NAME = 'mesh-local sandbox root';
 export const TRUST_DOMAIN = 'cluster.local';
@@ -180,10 +180,7 @@ export async function start(options: CaOptions): Promise<RunningCa> {
   });
 
   const running = await listen(
-    (request, response) => {
-      response.setHeader('x-mesh-local-standin', 'istio-ca');
-      return router.handle(request, response);
-    },
+    standinHandler('istio-ca', router),
     options.port,
     options.host,
   );

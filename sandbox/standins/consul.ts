@@ -26,9 +26,9 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { HttpError, Router, envInt, listen, readJson, runMain, sendJson, sendText, type Handler, type RunningServer } from '../common/server.js';
+import { HttpError, Router, envInt, listen, readJson, runMain, sendJson, sendText, type Handler, type RunningServer, standinHandler, STANDIN_HEADER } from '../common/server.js';
 
-export const STANDIN_HEADER = 'x-mesh-local-standin';
+export { STANDIN_HEADER };
 export const DATACENTER = 'dc1';
 /** Consul's server RPC port, which /v1/status/leader reports. */
 const SERVER_RPC_PORT = 8300;
@@ -463,10 +463,7 @@ export async function start(options: ConsulOptions): Promise<RunningConsul> {
   const state = new ConsulState(options.nodeName || hostname(), options.address || defaultAddress());
   const router = buildRouter(state);
   const running = await listen(
-    (request, response) => {
-      response.setHeader(STANDIN_HEADER, 'consul');
-      return router.handle(request, response);
-    },
+    standinHandler('consul', router),
     options.port,
     options.host,
   );

@@ -26,9 +26,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { HttpError, Router, envInt, listen, readJson, runMain, sendJson, sendText, type Handler, type RunningServer } from '../common/server.js';
+import { HttpError, Router, envInt, listen, readJson, runMain, sendJson, sendText, type Handler, type RunningServer, standinHandler, STANDIN_HEADER } from '../common/server.js';
 
-export const STANDIN_HEADER = 'x-mesh-local-standin';
+export { STANDIN_HEADER };
 const BASE = '/eureka/v2';
 const DEFAULT_PORT = 7001;
 const DEFAULT_SECURE_PORT = 7002;
@@ -320,10 +320,7 @@ export async function start(options: EurekaOptions): Promise<RunningEureka> {
   const registry = new EurekaRegistry((options.leaseSeconds ?? 90) * 1000, options.now);
   const router = buildRouter(registry);
   const running = await listen(
-    (request, response) => {
-      response.setHeader(STANDIN_HEADER, 'eureka');
-      return router.handle(request, response);
-    },
+    standinHandler('eureka', router),
     options.port,
     options.host,
   );

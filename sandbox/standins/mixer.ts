@@ -14,7 +14,7 @@
  * a stand-in-only JSON endpoint for programs that want to show traffic in the counter.
  */
 import { pathToFileURL } from 'node:url';
-import { HttpError, Router, envInt, listen, readBody, runMain, sendJson, sendText, type RunningServer } from '../common/server.js';
+import { HttpError, Router, envInt, listen, readBody, runMain, sendJson, sendText, type RunningServer, standinHandler } from '../common/server.js';
 
 export interface MixerOptions {
   monitoringPort: number;
@@ -35,10 +35,7 @@ export const STANDIN_VERSION = 'mesh-local mixer stand-in 1';
 const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 
 function withStandinHeader(router: Router): Router['handle'] {
-  return (request, response) => {
-    response.setHeader('x-mesh-local-standin', 'mixer');
-    return router.handle(request, response);
-  };
+  return standinHandler('mixer', router);
 }
 
 export async function start(options: MixerOptions): Promise<RunningMixer> {

@@ -17,7 +17,7 @@
  * `:<version>`), MONITORING_PORT (9093; `off` for none).
  */
 import { pathToFileURL } from 'node:url';
-import { HttpError, Router, envInt, listen, runMain, sendJson, sendText, type RunningServer } from '../common/server.js';
+import { HttpError, Router, envInt, listen, runMain, sendJson, sendText, type RunningServer, standinHandler } from '../common/server.js';
 
 export type RegistryKind = 'consul' | 'eureka';
 
@@ -347,10 +347,7 @@ export async function start(options: PilotOptions): Promise<RunningPilot> {
     sendJson(response, 200, { hosts: toRegistrations(hosts).flatMap((entry) => entry.hosts) });
   });
 
-  const handler = (request: Parameters<Router['handle']>[0], response: Parameters<Router['handle']>[1]) => {
-    response.setHeader('x-mesh-local-standin', 'pilot-discovery');
-    return router.handle(request, response);
-  };
+  const handler = standinHandler('pilot-discovery', router);
   // Listen first so /ready can say "not yet" while the CRDs are being registered.
   const discovery = await listen(handler, options.port, options.host);
   try {
@@ -383,10 +380,7 @@ export async function start(options: PilotOptions): Promise<RunningPilot> {
     metricsRouter.add('GET', '/version', (_request, response) => sendText(response, 200, 'mesh-local pilot-discovery stand-in\n'));
     try {
       monitoring = await listen(
-        (request, response) => {
-          response.setHeader('x-mesh-local-standin', 'pilot-discovery');
-          return metricsRouter.handle(request, response);
-        },
+        standinHandler('pilot-discovery', metricsRouter),
         options.monitoringPort,
         options.host,
       );
