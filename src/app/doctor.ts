@@ -271,7 +271,7 @@ export function portIsFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** Bytes an unprivileged user may still write on the file system holding `path`. */
+/** Bytes a non-root user may still write on the file system holding `path`. */
 export async function freeDiskBytes(path: string): Promise<number> {
   const stats = await statfs(path);
   return stats.bavail * stats.bsize;

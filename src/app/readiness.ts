@@ -226,17 +226,13 @@ async function isRegistered(
     }
     const url = urlOf('eureka', 8080);
     if (!url) return false;
-    const answer = await fetchJsonGet(httpGet, `${url}/eureka/v2/apps/${name.toUpperCase()}`, signal);
-    const instances = (answer as { application?: { instance?: { metadata?: Record<string, string>; status?: string }[] } })?.application?.instance ?? [];
+    const answer = await httpGet(`${url}/eureka/v2/apps/${name.toUpperCase()}`, signal);
+    if (answer.status !== 200) return false;
+    const instances = (JSON.parse(answer.body) as { application?: { instance?: { metadata?: Record<string, string>; status?: string }[] } })?.application?.instance ?? [];
     return instances.some((instance) => instance.metadata?.version === version && instance.status === 'UP');
   } catch {
     return false;
   }
-}
-
-async function fetchJsonGet(httpGet: HttpGet, url: string, signal: AbortSignal): Promise<unknown> {
-  const answer = await httpGet(url, signal);
-  return answer.status === 200 ? JSON.parse(answer.body) : undefined;
 }
 
 /** BookInfo is ready when productpage, through the gateway, shows reviews without errors. */

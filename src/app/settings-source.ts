@@ -7,6 +7,7 @@ import {
   resolveSettings,
   type FlagValues,
   type ResolvedSettings,
+  type SettingsInput,
 } from '../model/settings.js';
 
 export interface SettingsContext {
@@ -14,14 +15,13 @@ export interface SettingsContext {
   env: Record<string, string | undefined>;
 }
 
+export type ConfigFileLayer = SettingsInput['file'];
+
 /**
- * Finds the config file (`--config`, else `$MESH_LOCAL_CONFIG`, else `./mesh-local.yaml` when it
- * exists), reads it, and resolves all layers. An explicitly named file must exist.
+ * Finds and reads the config file: `--config`, else `$MESH_LOCAL_CONFIG`, else `./mesh-local.yaml`
+ * when it exists. An explicitly named file must exist.
  */
-export async function loadSettings(
-  flags: FlagValues & { config?: string },
-  context: SettingsContext,
-): Promise<ResolvedSettings & { configFile: string | undefined }> {
+export async function readConfigFile(flags: { config?: string }, context: SettingsContext): Promise<ConfigFileLayer> {
   const named = flags.config ?? context.env[CONFIG_FILE_ENV];
   let configFile: string | undefined;
   if (named) {
@@ -30,8 +30,11 @@ export async function loadSettings(
     const candidate = join(context.cwd, DEFAULT_CONFIG_FILE);
     if (await pathExists(candidate)) configFile = candidate;
   }
-  const file = configFile ? { path: configFile, data: await readYamlFile(configFile) } : undefined;
-  const resolved = resolveSettings({ file, env: context.env, flags });
-  return { ...resolved, configFile };
+  return configFile ? { path: configFile, data: await readYamlFile(configFile) } : undefined;
+}
+
+/** Reads the config file and resolves all layers. */
+export async function loadSettings(flags: FlagValues & { config?: string }, context: SettingsContext): Promise<ResolvedSettings> {
+  return resolveSettings({ file: await readConfigFile(flags, context), env: context.env, flags });
 }
 

@@ -1,20 +1,20 @@
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { toYaml } from '../common/yaml-file.js';
-import { LABELS } from '../compose/compose-spec.js';
+import { LABELS, type ComposeDocument } from '../compose/compose-spec.js';
 import { renderMesh } from '../compose/render.js';
 import { ImageUnavailableError, InterruptedError, PreflightError, isAbortError } from '../errors.js';
 import type { ImageSetName } from '../model/image-sets.js';
 import { findIstioVersion } from '../model/istio-versions.js';
 import type { MeshModel } from '../model/mesh.js';
-import { buildModel, publishedPortNames, type FlagValues } from '../model/settings.js';
+import { buildModel, publishedPortNames, resolveSettings, type FlagValues, type Settings } from '../model/settings.js';
 import type { ProgressEvent, Reporter, ServiceSummary } from '../output/events.js';
 import type { ComposeCli } from '../runtime/compose-cli.js';
 import type { DockerEngine } from '../runtime/docker-engine.js';
 import { buildSandboxImages } from './images.js';
 import { writeAtomically, writeGeneratedFiles } from './output-files.js';
 import { composeFileText, type Console } from './render.js';
-import { loadSettings } from './settings-source.js';
+import { readConfigFile } from './settings-source.js';
 import { fetchGet, waitForMesh, type HttpGet } from './readiness.js';
 
 export type ImageChoice = ImageSetName | 'auto';
@@ -74,10 +74,12 @@ export async function upCommand(input: UpInput, deps: UpDeps, signal: AbortSigna
     deps.reporter.emit(event);
   };
   const started = now();
+  const notice = (message: string) => emit({ type: 'notice', at: now(), message });
 
-  // Settings: the project's saved flags, then this command line's.
-  const first = await loadSettings(input.flags, deps);
-  const stateDir = stateDirOf(deps.cwd, first.settings.project);
+  // Settings: the config file is read once; the project's saved flags, then this command line's.
+  const configFile = await readConfigFile(input.flags, deps);
+  const settingsFor = (flags: FlagValues) => resolveSettings({ file: configFile, env: deps.env, flags });
+  const stateDir = stateDirOf(deps.cwd, settingsFor(input.flags).settings.project);
   const saved = await readState(stateDir);
   const flags = mergeFlags(saved?.flags ?? {}, input.flags);
   const bookinfo = input.bookinfo || (saved?.bookinfo ?? false);
@@ -85,23 +87,23 @@ export async function upCommand(input: UpInput, deps: UpDeps, signal: AbortSigna
   // Preflight: nothing is started before these pass.
   const engineVersion = await deps.engine.version(signal);
   const compose = await deps.compose();
-  const imageSet = await chooseImageSet(input.images ?? (flags.imageSet as ImageSetName | undefined) ?? 'upstream', flags, deps, emit, signal);
-  const { settings, warnings } = await loadSettings({ ...flags, imageSet, bookinfo }, deps);
-  for (const warning of warnings) emit({ type: 'notice', at: now(), message: warning });
+  const imageSet = await chooseImageSet(input.images ?? (flags.imageSet as ImageSetName | undefined) ?? 'upstream', () => settingsFor({ ...flags, imageSet: 'upstream' }).settings, deps, notice, signal);
+  const { settings, warnings } = settingsFor({ ...flags, imageSet, bookinfo });
+  for (const warning of warnings) notice(warning);
   const model = buildModel(settings);
   const version = findIstioVersion(model.istioVersion)!;
-  await checkHostPorts(model, settings, deps, signal);
-  await ensureImages(model, deps, emit, signal);
-
-  // Render into the state directory; the files land before Compose can mount them.
   const { document, files } = renderMesh(model);
+  await checkHostPorts(model, settings, deps, signal);
+  await ensureImages(model, imagesOf(document), deps, notice, signal);
+
+  // Write into the state directory; the files land before Compose can mount them.
   const composeFile = join(stateDir, 'docker-compose.yaml');
   await writeGeneratedFiles(stateDir, [...files, { path: 'docker-compose.yaml', content: composeFileText(model, toYaml(document)), mode: 0o644 }]);
   await writeState(stateDir, { flags: { ...flags, imageSet }, bookinfo });
 
   const services = Object.keys(document.services);
   emit({ type: 'start', at: now(), project: model.project, services, imageSet });
-  emit({ type: 'notice', at: now(), message: `Docker Engine ${engineVersion}, ${compose.variant.command.join(' ')} ${compose.variant.version}; state in ${stateDir}` });
+  notice(`Docker Engine ${engineVersion}, ${compose.variant.command.join(' ')} ${compose.variant.version}; state in ${stateDir}`);
 
   const composeAbort = new AbortController();
   const composeSignal = AbortSignal.any([signal, composeAbort.signal]);
@@ -146,49 +148,49 @@ export async function upCommand(input: UpInput, deps: UpDeps, signal: AbortSigna
 
 async function chooseImageSet(
   choice: ImageChoice,
-  flags: FlagValues & { config?: string },
+  upstreamSettings: () => Settings,
   deps: UpDeps,
-  emit: (event: ProgressEvent) => void,
+  notice: (message: string) => void,
   signal: AbortSignal,
 ): Promise<ImageSetName> {
   if (choice !== 'auto') return choice;
-  const { settings } = await loadSettings({ ...flags, imageSet: 'upstream' }, deps);
-  const model = buildModel(settings);
-  const missing = await missingImages(model, deps.engine, signal);
+  const missing = await missingImages(imagesOf(renderMesh(buildModel(upstreamSettings())).document), deps.engine, signal);
   if (missing.length === 0) return 'upstream';
   try {
     await deps.engine.pullImage(missing[0]!, () => undefined, AbortSignal.any([signal, AbortSignal.timeout(20_000)]));
     return 'upstream';
   } catch (error) {
     if (signal.aborted) throw error;
-    emit({
-      type: 'notice',
-      at: Date.now(),
-      message: `USING THE SANDBOX IMAGE SET: the upstream registry did not answer (${firstLine(error)}); the sandbox set is built here from Debian's packages and has stand-ins (see README)`,
-    });
+    notice(
+      `USING THE SANDBOX IMAGE SET: the upstream registry did not answer (${firstLine(error)}); the sandbox set is built here from Debian's packages and has stand-ins (see README)`,
+    );
     return 'sandbox';
   }
 }
 
-async function missingImages(model: MeshModel, engine: DockerEngine, signal: AbortSignal): Promise<string[]> {
-  const needed = new Set<string>(Object.values(renderMesh(model).document.services).map((service) => service.image));
+/** The images a rendered stack runs, each once. */
+function imagesOf(document: ComposeDocument): string[] {
+  return [...new Set(Object.values(document.services).map((service) => service.image))];
+}
+
+async function missingImages(images: string[], engine: DockerEngine, signal: AbortSignal): Promise<string[]> {
   const missing: string[] = [];
-  for (const image of needed) if (!(await engine.imageExists(image, signal))) missing.push(image);
+  for (const image of images) if (!(await engine.imageExists(image, signal))) missing.push(image);
   return missing;
 }
 
-async function ensureImages(model: MeshModel, deps: UpDeps, emit: (event: ProgressEvent) => void, signal: AbortSignal): Promise<void> {
+async function ensureImages(model: MeshModel, images: string[], deps: UpDeps, notice: (message: string) => void, signal: AbortSignal): Promise<void> {
   if (model.imageSet === 'sandbox') {
     // Only what changed is worth a line: images actually built, the base, and the total.
     const worthShowing = (line: string) => / built in |^base .*(imported|tagged|debootstrap)|^sandbox set ready/.test(line);
     const err = (text: string) => {
-      if (worthShowing(text)) emit({ type: 'notice', at: Date.now(), message: text.trimEnd() });
+      if (worthShowing(text)) notice(text.trimEnd());
     };
     await buildSandboxImages({ engine: deps.engine, console: { out: () => undefined, err }, packageRoot: deps.packageRoot, env: deps.env }, signal);
     return;
   }
-  for (const image of await missingImages(model, deps.engine, signal)) {
-    emit({ type: 'notice', at: Date.now(), message: `pulling ${image}` });
+  for (const image of await missingImages(images, deps.engine, signal)) {
+    notice(`pulling ${image}`);
     try {
       await deps.engine.pullImage(image, () => undefined, signal);
     } catch (error) {

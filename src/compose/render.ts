@@ -57,7 +57,7 @@ export function renderMesh(model: MeshModel): RenderResult {
   };
   for (const app of model.apps) Object.assign(services, appWithSidecar(ctx, app));
   if (model.imageSet === 'sandbox') {
-    for (const [name, service] of Object.entries(services)) services[name] = sandboxService(name, service, model, version);
+    for (const [name, service] of Object.entries(services)) services[name] = sandboxService(service, model, version);
   }
 
   const files: RenderedFile[] = [kubeconfigFile(), meshConfigFile(model, version), ...configInitFiles(version)];

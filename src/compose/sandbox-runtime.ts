@@ -10,7 +10,7 @@ import { APISERVER_PORT, APISERVER_SERVICE } from './mesh-files.js';
  * and its healthcheck where a sandbox image is a different program than the upstream one.
  * Components missing here (etcd, config-init, init steps, Prometheus) run the same command.
  */
-export function sandboxService(name: string, service: ComposeService, model: MeshModel, version: IstioVersion): ComposeService {
+export function sandboxService(service: ComposeService, model: MeshModel, version: IstioVersion): ComposeService {
   const component = service.labels?.[LABELS.component];
   const role = service.labels?.[LABELS.role];
   const withEnv = (environment: Record<string, string>, healthcheck?: ComposeHealthcheck): ComposeService => {

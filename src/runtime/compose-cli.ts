@@ -56,22 +56,15 @@ export interface ComposeCli {
 
 /** Compose CLI adapter; every call names the file and project explicitly (`-f`, `-p`). */
 export function composeCli(variant: ComposeVariant, run: RunProcess = runProcess): ComposeCli {
+  const compose = async (file: string, project: string, args: string[], signal?: AbortSignal) => {
+    const argv = [...variant.command, '-f', file, '-p', project, ...args];
+    const result = await run(argv, { ...(signal ? { signal } : {}) });
+    if (result.exitCode !== 0) throw new ComposeCommandError(argv, result.exitCode, lastLines(result.stderr, 20));
+  };
   return {
     variant,
-    async validate(file, project, signal) {
-      const argv = [...variant.command, '-f', file, '-p', project, 'config', '-q'];
-      const result = await run(argv, { signal });
-      if (result.exitCode !== 0) {
-        throw new ComposeCommandError(argv, result.exitCode, lastLines(result.stderr, 20));
-      }
-    },
-    async up(file, project, services, signal) {
-      const argv = [...variant.command, '-f', file, '-p', project, 'up', '-d', '--no-build', ...services];
-      const result = await run(argv, { signal });
-      if (result.exitCode !== 0) {
-        throw new ComposeCommandError(argv, result.exitCode, lastLines(result.stderr, 20));
-      }
-    },
+    validate: (file, project, signal) => compose(file, project, ['config', '-q'], signal),
+    up: (file, project, services, signal) => compose(file, project, ['up', '-d', '--no-build', ...services], signal),
   };
 }
 

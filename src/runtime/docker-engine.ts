@@ -70,6 +70,17 @@ export function dockerodeEngine(docker: Docker = new Docker()): DockerEngine {
       hint: 'start Docker (make engine does it on Debian as root) or point DOCKER_HOST at a running engine',
     });
 
+  /** Containers, networks and volumes carrying the project's Compose label. */
+  const listProject = async (project: string, signal?: AbortSignal) => {
+    const filters = { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] };
+    const [containers, networks, { Volumes }] = await Promise.all([
+      docker.listContainers({ all: true, filters, abortSignal: signal } as object),
+      docker.listNetworks({ filters } as object),
+      docker.listVolumes({ filters } as object),
+    ]);
+    return { containers, networks, volumes: Volumes ?? [] };
+  };
+
   return {
     async version(signal) {
       try {
@@ -191,39 +202,23 @@ export function dockerodeEngine(docker: Docker = new Docker()): DockerEngine {
     },
 
     async removeProject(project, options, signal) {
-      const filter = { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] };
-      const containers = await docker.listContainers({ all: true, filters: filter, abortSignal: signal } as object);
+      const { containers, networks } = await listProject(project, signal);
       await Promise.all(
         containers.map((container) =>
-          docker
-            .getContainer(container.Id)
-            .remove({ force: true, v: options.volumes })
-            .catch(ignoreStatus(404, 409)),
+          docker.getContainer(container.Id).remove({ force: true, v: options.volumes }).catch(ignoreStatus(404, 409)),
         ),
       );
-      const networks = await docker.listNetworks({ filters: filter } as object);
       for (const network of networks) await docker.getNetwork(network.Id).remove().catch(ignoreStatus(404));
       if (options.volumes) {
-        const { Volumes } = await docker.listVolumes({ filters: filter } as object);
-        for (const volume of Volumes ?? []) await docker.getVolume(volume.Name).remove().catch(ignoreStatus(404));
+        for (const volume of (await listProject(project, signal)).volumes) {
+          await docker.getVolume(volume.Name).remove().catch(ignoreStatus(404));
+        }
       }
-      return {
-        containers: containers.map((container) => container.Labels[COMPOSE_SERVICE_LABEL] ?? container.Id.slice(0, 12)),
-        networks: networks.map((network) => network.Name),
-        volumes: [],
-      };
+      return resourceNames({ containers, networks, volumes: [] });
     },
 
     async projectResources(project, signal) {
-      const filter = { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] };
-      const containers = await docker.listContainers({ all: true, filters: filter, abortSignal: signal } as object);
-      const networks = await docker.listNetworks({ filters: filter } as object);
-      const { Volumes } = await docker.listVolumes({ filters: filter } as object);
-      return {
-        containers: containers.map((container) => container.Labels[COMPOSE_SERVICE_LABEL] ?? container.Id.slice(0, 12)),
-        networks: networks.map((network) => network.Name),
-        volumes: (Volumes ?? []).map((volume) => volume.Name),
-      };
+      return resourceNames(await listProject(project, signal));
     },
 
     async importImage(tarStream, tag, signal) {
@@ -279,6 +274,14 @@ function followStream<T>(stream: NodeJS.ReadableStream, onEvent: (event: T) => v
       resolve();
     });
   });
+}
+
+function resourceNames(listed: { containers: Docker.ContainerInfo[]; networks: Docker.NetworkInspectInfo[]; volumes: Docker.VolumeInspectInfo[] }): ProjectResources {
+  return {
+    containers: listed.containers.map((container) => container.Labels[COMPOSE_SERVICE_LABEL] ?? container.Id.slice(0, 12)),
+    networks: listed.networks.map((network) => network.Name),
+    volumes: listed.volumes.map((volume) => volume.Name),
+  };
 }
 
 /** Expected answers of a removal (already gone, already being removed) are not failures. */
