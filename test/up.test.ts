@@ -30,13 +30,17 @@ afterAll(async () => {
   for (const project of projects) await engine.removeProject(project, { volumes: true }).catch(() => undefined);
 }, 120_000);
 
-describe.each(['consul', 'eureka'] as const)('mesh-local up + bookinfo with %s (sandbox images)', (registry) => {
+// Consul with Istio 0.8.0, Eureka with 0.6.0; test/sandbox-stack.test.ts runs the other two pairs.
+describe.each([
+  ['consul', '0.8.0'],
+  ['eureka', '0.6.0'],
+] as const)('mesh-local up + bookinfo with %s, Istio %s (sandbox images)', (registry, istioVersion) => {
   it('comes up ready, serves v1/v2/v3 through sidecars, shows 2/2, and goes down leaving nothing', async () => {
     const cwd = await temporaryDirectory(`up-${registry}`);
     const project = newProject(registry);
     const common = ['--project', project, '--images', 'sandbox', ...ANY_PORTS];
 
-    const up = await runCli(['up', '--registry', registry, ...common], { cwd });
+    const up = await runCli(['up', '--registry', registry, '--istio-version', istioVersion, ...common], { cwd });
     expect(up.code, up.stderr).toBe(0);
     expect(up.stderr).toMatch(/istio-pilot: ready/);
     expect(up.stderr).toMatch(/ready in \d+\.\ds/);
@@ -139,7 +143,7 @@ describe('mesh-local up when something goes wrong', () => {
     const cwd = await temporaryDirectory('rollback');
     const project = newProject('rollback');
     // An init-step image in the CA's place: iptables without NET_ADMIN fails at once.
-    const result = await runCli(['up', '--project', project, '--images', 'sandbox', ...ANY_PORTS, '--image', 'ca=mesh-local/proxy-init:sandbox', '--rollback'], { cwd });
+    const result = await runCli(['up', '--project', project, '--images', 'sandbox', ...ANY_PORTS, '--image', 'ca=mesh-local/proxy-init:0.8.0-sandbox', '--rollback'], { cwd });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('istio-ca exited with code');
     expect(result.stderr).toContain(`rolled back: removed project ${project}`);

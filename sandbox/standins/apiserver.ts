@@ -12,13 +12,16 @@
  * in it. Not served: watches, label selectors, PATCH, discovery, core kinds other than Namespace,
  * cluster-scoped custom resources, authentication (the insecure port had none either).
  *
- * Environment: PORT (8080), ETCD_URL (http://etcd:2379), ETCD_API_PREFIX (/v3; etcd 3.2 needs
- * /v3alpha), ETCD_KEY_PREFIX (/registry, as kube-apiserver).
+ * Command line: upstream's `kube-apiserver ...`, parsed with kube-apiserver 1.7.3's flags:
+ * `--insecure-port` and `--insecure-bind-address` are where it listens, the first of
+ * `--etcd-servers` is the etcd it uses, `--etcd-prefix` prefixes its keys. Environment of the
+ * image: ETCD_API_PREFIX (/v3; etcd 3.2 needs /v3alpha).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { HttpError, Router, envInt, listen, readBody, runMain, sendJson, sendText, type Params, type RunningServer, standinHandler, STANDIN_HEADER } from '../common/server.js';
+import { HttpError, Router, listen, readBody, sendJson, sendText, type Params, type RunningServer, standinHandler, STANDIN_HEADER } from '../common/server.js';
+import { runUpstreamProgram } from '../common/upstream-cli.js';
 import { EtcdGatewayStore, StoreUnavailableError, type KeyValue, type KeyValueStore } from './apiserver-store.js';
 import { YamlSubsetError, parseYamlSubset } from './apiserver-yaml.js';
 
@@ -628,13 +631,22 @@ export async function start(options: ApiServerOptions): Promise<RunningApiServer
   };
 }
 
+/** Where upstream's image has the binary (its command names it; no ENTRYPOINT). */
+export const KUBE_APISERVER = '/usr/local/bin/kube-apiserver';
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runMain('apiserver stand-in', () =>
-    start({
-      port: envInt(process.env, 'PORT', 8080),
-      etcdUrl: process.env.ETCD_URL || 'http://etcd:2379',
+  runUpstreamProgram('kube-apiserver stand-in', KUBE_APISERVER, async (commandLine) => {
+    const [etcdUrl] = commandLine.list('etcd-servers');
+    if (!etcdUrl) throw new Error('--etcd-servers must be set');
+    // The stand-in serves only what the insecure port served (Istio 0.x used nothing else).
+    const port = commandLine.int('insecure-port');
+    if (!port) throw new Error('--insecure-port must be set: the stand-in serves no secure port');
+    return start({
+      port,
+      host: commandLine.string('insecure-bind-address') || '127.0.0.1',
+      etcdUrl,
       etcdApiPrefix: process.env.ETCD_API_PREFIX || '/v3',
-      keyPrefix: process.env.ETCD_KEY_PREFIX || '/registry',
-    }),
-  );
+      keyPrefix: commandLine.string('etcd-prefix') || '/registry',
+    });
+  });
 }

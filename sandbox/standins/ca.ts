@@ -7,7 +7,9 @@
  * CA_DIR instead of a Kubernetes secret, and writes no `istio.<sa>` secrets; no sidecar in this
  * flow consumes its certificates.
  *
- * Environment: PORT (8060), CA_DIR (/var/lib/istio-ca), CERT_TTL_DAYS (90).
+ * Command line: upstream's `istio_ca --self-signed-ca ...` (the image's entrypoint), parsed with that
+ * version's flag set; `--grpc-port` is where it listens. Environment of the image: CA_DIR
+ * (/var/lib/istio-ca), CERT_TTL_DAYS (90).
  * HTTP: `GET /health`, `GET /root-cert.pem`, `POST /certs` with {"service", "namespace"}.
  */
 import { execFile } from 'node:child_process';
@@ -16,7 +18,8 @@ import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { HttpError, Router, envInt, listen, readJson, runMain, sendJson, sendText, type RunningServer, standinHandler } from '../common/server.js';
+import { HttpError, Router, envInt, listen, readJson, sendJson, sendText, type RunningServer, standinHandler } from '../common/server.js';
+import { runUpstreamProgram } from '../common/upstream-cli.js';
 
 export const ROOT_COMMON_NAME = 'mesh-local sandbox root';
 export const TRUST_DOMAIN = 'cluster.local';
@@ -187,12 +190,17 @@ export async function start(options: CaOptions): Promise<RunningCa> {
   return { ...running, root };
 }
 
+/** The path upstream's istio-ca and citadel images run (their ENTRYPOINT). */
+export const ISTIO_CA = '/usr/local/bin/istio_ca';
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runMain('istio-ca stand-in', () =>
-    start({
-      port: envInt(process.env, 'PORT', 8060),
+  runUpstreamProgram('istio_ca stand-in', ISTIO_CA, async (commandLine) => {
+    // Only the self-signed mode exists here: there is no upstream CA to plug in.
+    if (!commandLine.bool('self-signed-ca')) throw new Error('only --self-signed-ca is supported by the stand-in');
+    return start({
+      port: commandLine.int('grpc-port')!,
       caDir: process.env.CA_DIR || '/var/lib/istio-ca',
       ttlDays: envInt(process.env, 'CERT_TTL_DAYS', 90),
-    }),
-  );
+    });
+  });
 }

@@ -20,13 +20,16 @@
  * `?index=&wait=` blocking queries; errors are plain text. Every check is "passing": there is no
  * health checking. Not served: KV, sessions, ACLs, DNS, the UI, other agents or datacenters.
  *
- * Environment: PORT (8500), NODE_NAME (the host name), ADVERTISE_ADDR (the first non-loopback IPv4).
+ * Command line: `consul agent ...` as the image's docker-entrypoint.sh passes it on, parsed with
+ * consul 1.3.0's agent flag set: `-http-port` (8500), `-node` (the host name), `-advertise` (the
+ * first non-loopback IPv4); a single server whatever `-server`/`-bootstrap` say.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { HttpError, Router, envInt, listen, readJson, runMain, sendJson, sendText, type Handler, type RunningServer, standinHandler, STANDIN_HEADER } from '../common/server.js';
+import { HttpError, Router, listen, readJson, sendJson, sendText, type Handler, type RunningServer, standinHandler, STANDIN_HEADER } from '../common/server.js';
+import { runUpstreamProgram } from '../common/upstream-cli.js';
 
 export { STANDIN_HEADER };
 export const DATACENTER = 'dc1';
@@ -477,12 +480,16 @@ export async function start(options: ConsulOptions): Promise<RunningConsul> {
   };
 }
 
+/** Where upstream's consul image has the binary its docker-entrypoint.sh runs. */
+export const CONSUL_BINARY = '/bin/consul';
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runMain('consul stand-in', () =>
-    start({
-      port: envInt(process.env, 'PORT', 8500),
-      nodeName: process.env.NODE_NAME || undefined,
-      address: process.env.ADVERTISE_ADDR || undefined,
-    }),
-  );
+  runUpstreamProgram('consul stand-in', CONSUL_BINARY, async (commandLine) => {
+    if (commandLine.subcommand !== 'agent') throw new Error(`the stand-in runs 'consul agent' only, not '${commandLine.subcommand}'`);
+    return start({
+      port: commandLine.int('http-port') || 8500,
+      nodeName: commandLine.string('node') || undefined,
+      address: commandLine.string('advertise') || undefined,
+    });
+  });
 }

@@ -22,11 +22,15 @@
  * a body sent as XML gets 415; an absent or wildcard Accept header gets JSON (Eureka would answer
  * XML there). GET /eureka/v2/apps doubles as the health check, as upstream polled it.
  *
- * Environment: PORT (8080), LEASE_SECONDS (90).
+ * Command line: upstream's image CMD, `/tomcat/bin/catalina.sh run`; Tomcat's port 8080. Environment
+ * of the image: LEASE_SECONDS (90); MESH_LOCAL_EUREKA_START_DELAY_MS (0) keeps the port closed for
+ * that long first, as a slow Tomcat start does (tests of registration against a late registry).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { HttpError, Router, envInt, listen, readJson, runMain, sendJson, sendText, type Handler, type RunningServer, standinHandler, STANDIN_HEADER } from '../common/server.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HttpError, Router, envInt, listen, readJson, sendJson, sendText, type Handler, type RunningServer, standinHandler, STANDIN_HEADER } from '../common/server.js';
+import { runUpstreamProgram } from '../common/upstream-cli.js';
 
 export { STANDIN_HEADER };
 const BASE = '/eureka/v2';
@@ -327,11 +331,18 @@ export async function start(options: EurekaOptions): Promise<RunningEureka> {
   return { ...running, registry };
 }
 
+/** What upstream's eureka image runs: Tomcat's start script (`catalina.sh run`), which serves 8080. */
+export const CATALINA = '/tomcat/bin/catalina.sh';
+const TOMCAT_PORT = 8080;
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runMain('eureka stand-in', () =>
-    start({
-      port: envInt(process.env, 'PORT', 8080),
-      leaseSeconds: envInt(process.env, 'LEASE_SECONDS', 90),
-    }),
-  );
+  runUpstreamProgram('eureka stand-in', CATALINA, async (commandLine) => {
+    if (commandLine.positionals[0] !== 'run') throw new Error(`the stand-in runs 'catalina.sh run' only, not '${commandLine.positionals.join(' ')}'`);
+    const delayMs = envInt(process.env, 'MESH_LOCAL_EUREKA_START_DELAY_MS', 0);
+    if (delayMs > 0) {
+      console.log(`eureka stand-in: starting in ${delayMs} ms (MESH_LOCAL_EUREKA_START_DELAY_MS)`);
+      await sleep(delayMs);
+    }
+    return start({ port: TOMCAT_PORT, leaseSeconds: envInt(process.env, 'LEASE_SECONDS', 90) });
+  });
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mixerApiSuite } from './mixer-suite.js';
-import { optionsFromEnv, start, type RunningMixer } from './mixer.js';
+import { parseUpstreamCommandLine } from '../common/upstream-cli.js';
+import { MIXS, optionsFromCommandLine, start, type RunningMixer } from './mixer.js';
 
 describe('mixer stand-in', () => {
   let mixer: RunningMixer;
@@ -22,14 +23,24 @@ describe('mixer stand-in', () => {
 });
 
 describe('mixer stand-in configuration', () => {
-  it('uses the real Mixer ports by default and reads them from the environment', () => {
-    expect(optionsFromEnv({})).toEqual({ monitoringPort: 9093, grpcPort: 9091, prometheusPort: 42422 });
-    expect(optionsFromEnv({ MONITORING_PORT: '19093', GRPC_PORT: '19091', PROMETHEUS_PORT: 'off' })).toEqual({
+  const options = (reference: string, argv: string[]) => optionsFromCommandLine(parseUpstreamCommandLine(MIXS, argv, { MESH_LOCAL_STANDS_IN: reference }));
+
+  it("reads the ports from upstream's command line: 0.8's --address, 0.6's --port, --monitoringPort", () => {
+    const k8s = '--configStoreURL=k8s:///etc/istio/config/kubeconfig';
+    expect(options('docker.io/istio/mixer:0.8.0', ['server', '--address', 'tcp://0.0.0.0:19091', k8s])).toEqual({ monitoringPort: 9093, grpcPort: 19091, prometheusPort: 42422 });
+    expect(options('docker.io/istio/mixer:0.6.0', ['server', '--port', '19091', '--monitoringPort', '19093', k8s])).toEqual({
       monitoringPort: 19093,
       grpcPort: 19091,
-      prometheusPort: undefined,
+      prometheusPort: 42422,
     });
-    expect(() => optionsFromEnv({ GRPC_PORT: 'abc' })).toThrow(/GRPC_PORT must be an integer/);
+    // Without --address, 0.8 still binds --port, whose default is 9091.
+    expect(options('docker.io/istio/mixer:0.8.0', ['server'])).toMatchObject({ grpcPort: 9091 });
+  });
+
+  it('refuses what the real mixs refuses', () => {
+    expect(() => options('docker.io/istio/mixer:0.6.0', ['server', '--address', 'tcp://0.0.0.0:9091'])).toThrow('Error: unknown flag: --address');
+    expect(() => options('docker.io/istio/mixer:0.8.0', ['server', '--port', 'x'])).toThrow(/invalid argument "x" for "-p, --port" flag: strconv.ParseUint/);
+    expect(() => options('docker.io/istio/mixer:0.8.0', ['server', '--address', 'nowhere'])).toThrow("--address 'nowhere' is not an address with a port");
   });
 
   it('fails to start, and frees what it opened, when a port is taken', async () => {

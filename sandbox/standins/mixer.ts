@@ -3,18 +3,21 @@
  * be pulled here. This program keeps Mixer's ports open and its monitoring surface real enough
  * for Prometheus to scrape:
  *
- *  - MONITORING_PORT (9093): `GET /metrics` (Prometheus text format), `GET /version`,
- *    `GET /health`, and `POST /report`, which counts JSON reports;
- *  - PROMETHEUS_PORT (42422): `GET /metrics`, where the real Mixer's Prometheus adapter serves
- *    the mesh metrics (the stand-in has none to serve but its own);
- *  - GRPC_PORT (9091): a plain HTTP `GET /health`, only so the port exists.
+ *  - the monitoring port (`--monitoringPort`, 9093): `GET /metrics` (Prometheus text format),
+ *    `GET /version`, `GET /health`, and `POST /report`, which counts JSON reports;
+ *  - 42422: `GET /metrics`, where the real Mixer's Prometheus adapter serves the mesh metrics
+ *    (the stand-in has none to serve but its own);
+ *  - the gRPC port (`--address`/`--port`, 9091): a plain HTTP `GET /health`, only so it exists.
+ *
+ * Command line: upstream's `mixs server ...`, parsed with that version's flag set.
  *
  * Real sidecars speak gRPC (istio.mixer.v1.Mixer/Check and /Report) to 9091; none of the sandbox
  * proxies do, and this stand-in implements neither Check nor Report over gRPC. `POST /report` is
  * a stand-in-only JSON endpoint for programs that want to show traffic in the counter.
  */
 import { pathToFileURL } from 'node:url';
-import { HttpError, Router, envInt, listen, readBody, runMain, sendJson, sendText, type RunningServer, standinHandler } from '../common/server.js';
+import { HttpError, Router, listen, readBody, sendJson, sendText, type RunningServer, standinHandler } from '../common/server.js';
+import { portOfAddress, runUpstreamProgram, type UpstreamCommandLine } from '../common/upstream-cli.js';
 
 export interface MixerOptions {
   monitoringPort: number;
@@ -101,14 +104,26 @@ export async function start(options: MixerOptions): Promise<RunningMixer> {
   };
 }
 
-export function optionsFromEnv(env: NodeJS.ProcessEnv): MixerOptions {
+/** The path upstream's mixer image runs (`mixs server` is its ENTRYPOINT). */
+export const MIXS = '/usr/local/bin/mixs';
+/** The real Mixer's Prometheus adapter always serves here; no flag moves it. */
+const PROMETHEUS_ADAPTER_PORT = 42422;
+
+/**
+ * Options from `mixs server ...`: the gRPC port from `--address tcp://host:port` where the
+ * version has that flag and it is given (0.8), else `--port` (0.6, and 0.8's default), and the
+ * monitoring port from `--monitoringPort`.
+ */
+export function optionsFromCommandLine(commandLine: UpstreamCommandLine): MixerOptions {
+  if (commandLine.subcommand !== 'server') throw new Error(`the stand-in runs 'mixs server' only, not '${commandLine.subcommand}'`);
+  const address = commandLine.given('address') ? commandLine.string('address') : undefined;
   return {
-    monitoringPort: envInt(env, 'MONITORING_PORT', 9093),
-    grpcPort: envInt(env, 'GRPC_PORT', 9091),
-    prometheusPort: env.PROMETHEUS_PORT === 'off' ? undefined : envInt(env, 'PROMETHEUS_PORT', 42422),
+    monitoringPort: commandLine.int('monitoringPort')!,
+    grpcPort: address ? portOfAddress(address, '--address') : commandLine.int('port')!,
+    prometheusPort: PROMETHEUS_ADAPTER_PORT,
   };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runMain('mixer stand-in', () => start(optionsFromEnv(process.env)));
+  runUpstreamProgram('mixs stand-in', MIXS, async (commandLine) => start(optionsFromCommandLine(commandLine)));
 }

@@ -11,10 +11,13 @@ import { Router, listen, sendJson, sendText, type RunningServer } from '../commo
 import { MemoryStore } from './apiserver-store.js';
 import { start as startApiServer, type RunningApiServer } from './apiserver.js';
 import { pilotApiSuite, type PilotSuiteTarget } from './pilot-suite.js';
+import { compileSandboxProgram } from '../../test/support/sandbox-program.js';
+import { parseUpstreamCommandLine } from '../common/upstream-cli.js';
 import {
+  PILOT_DISCOVERY,
   consulLabels,
   crdObject,
-  optionsFromEnv,
+  optionsFromCommandLine,
   parseCrdName,
   parseServiceKey,
   start,
@@ -176,21 +179,40 @@ describe('pilot stand-in helpers', () => {
     ]);
   });
 
-  it('reads its configuration from the environment', () => {
-    expect(
-      optionsFromEnv({ PORT: '15003', REGISTRY: 'eureka', PILOT_CRDS: 'routerules.config.istio.io,egressrules.config.istio.io', MONITORING_PORT: 'off' }),
-    ).toEqual({
-      port: 15003,
-      kubeApi: 'http://istio-apiserver:8080',
-      registry: 'eureka',
-      consulUrl: 'http://consul:8500',
-      eurekaUrl: 'http://eureka:8080',
-      crds: ['routerules.config.istio.io', 'egressrules.config.istio.io'],
-      monitoringPort: undefined,
-    });
-    expect(optionsFromEnv({}).monitoringPort).toBe(9093);
+  it("reads upstream's command line with that version's flags, and the API server from the kubeconfig", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pilot-options-'));
+    try {
+      const kubeconfig = join(dir, 'kubeconfig');
+      await writeFile(kubeconfig, KUBECONFIG('http://istio-apiserver:8080'));
+      for (const version of ISTIO_VERSIONS) {
+        const argv = ['discovery', '--port', String(version.pilot.discoveryPort), '--registries', 'Eureka', '--eurekaserverURL', 'http://eureka:8080', '--kubeconfig', kubeconfig];
+        const commandLine = parseUpstreamCommandLine(PILOT_DISCOVERY, argv, { MESH_LOCAL_STANDS_IN: version.images.pilot });
+        expect(await optionsFromCommandLine(commandLine)).toEqual({
+          port: version.pilot.discoveryPort,
+          kubeApi: 'http://istio-apiserver:8080',
+          registry: 'eureka',
+          eurekaUrl: 'http://eureka:8080',
+          crds: version.pilot.crds,
+          monitoringPort: 9093,
+        });
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses what the real pilot-discovery refuses: 0.8.0 has --port, not 1.0\'s --httpAddr', () => {
+    const parse = (reference: string, argv: string[]) => () => parseUpstreamCommandLine(PILOT_DISCOVERY, argv, { MESH_LOCAL_STANDS_IN: reference });
+    expect(parse('docker.io/istio/pilot:0.8.0', ['discovery', '--httpAddr', ':15007'])).toThrow('Error: unknown flag: --httpAddr');
+    expect(parse('docker.io/istio/pilot:0.8.0', ['discovery', '--port', ':15007'])).toThrow(/invalid argument ":15007" for "--port" flag/);
+    // 0.6.0 has no gRPC server yet.
+    expect(parse('docker.io/istio/pilot:0.6.0', ['discovery', '--grpcAddr', ':15010'])).toThrow('Error: unknown flag: --grpcAddr');
+    expect(parse('docker.io/istio/pilot:0.8.0', ['discovery', '--grpcAddr', ':15010'])).not.toThrow();
   });
 });
+
+const KUBECONFIG = (server: string) =>
+  `apiVersion: "v1"\nkind: "Config"\nclusters:\n  - name: "istio"\n    cluster:\n      server: "${server}"\ncontexts:\n  - name: "istio"\n    context:\n      cluster: "istio"\ncurrent-context: "istio"\n`;
 
 // ---- start-up failures ----------------------------------------------------------------------
 
@@ -216,54 +238,41 @@ describe('pilot stand-in without an API server', () => {
     }
   });
 
-  it('start rejects a bad REGISTRY or an empty PILOT_CRDS', async () => {
+  it('start rejects a bad registry or an empty CRD list', async () => {
     await expect(start({ port: 0, kubeApi: 'http://127.0.0.1:1', registry: 'k8s' as never, crds: ['routerules.config.istio.io'] })).rejects.toThrow(
-      /REGISTRY must be consul or eureka/,
+      /the registry must be consul or eureka/,
     );
-    await expect(start({ port: 0, kubeApi: 'http://127.0.0.1:1', registry: 'consul', crds: [''] })).rejects.toThrow(/PILOT_CRDS/);
+    await expect(start({ port: 0, kubeApi: 'http://127.0.0.1:1', registry: 'consul', crds: [''] })).rejects.toThrow(/no CRDs to register/);
   });
 
-  it('as a program, exits non-zero with the reason when the API server is not reachable', async () => {
-    // Compile pilot.ts and what it imports, as the image does, and run it with node.
-    const out = await mkdtemp(join(tmpdir(), 'pilot-standin-'));
-    try {
-      const tsc = join(repoRoot, 'node_modules', '.bin', 'tsc');
-      await promisify(execFile)(
-        tsc,
-        [
-          '--ignoreConfig',
-          '--outDir', out,
-          '--rootDir', repoRoot,
-          '--module', 'nodenext',
-          '--moduleResolution', 'nodenext',
-          '--target', 'es2022',
-          '--types', 'node',
-          '--skipLibCheck',
-          join(repoRoot, 'sandbox', 'standins', 'pilot.ts'),
-        ],
-        { cwd: repoRoot },
+  describe('as a program, run with the command line of upstream\'s Compose file', () => {
+    let program: Awaited<ReturnType<typeof compileSandboxProgram>>;
+    let dir: string;
+    beforeAll(async () => {
+      program = await compileSandboxProgram('sandbox/standins/pilot.ts');
+      dir = await mkdtemp(join(tmpdir(), 'pilot-program-'));
+    }, 120_000);
+    afterAll(async () => {
+      await program?.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('exits non-zero with the reason when the API server is not reachable', async () => {
+      const kubeconfig = join(dir, 'kubeconfig');
+      await writeFile(kubeconfig, KUBECONFIG(`http://127.0.0.1:${await freePort()}`));
+      const result = await program.run(
+        ['discovery', '--port', '0', '--monitoringPort', '0', '--registries', 'Consul', '--consulserverURL', 'http://127.0.0.1:1', '--kubeconfig', kubeconfig],
+        { standsInFor: 'docker.io/istio/pilot:0.8.0' },
       );
-      await writeFile(join(out, 'package.json'), '{"type":"module"}\n');
-      const deadApi = await freePort();
-      const child = spawn(process.execPath, [join(out, 'sandbox', 'standins', 'pilot.js')], {
-        env: {
-          PATH: process.env.PATH,
-          PORT: '0',
-          MONITORING_PORT: 'off',
-          KUBE_API: `http://127.0.0.1:${deadApi}`,
-          REGISTRY: 'consul',
-          PILOT_CRDS: 'routerules.config.istio.io,virtualservices.networking.istio.io',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-      expect(code).toBe(1);
-      expect(stderr).toMatch(/pilot-discovery stand-in: cannot start: cannot reach the API server at http:\/\/127\.0\.0\.1:\d+/);
-    } finally {
-      await rm(out, { recursive: true, force: true });
-    }
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/pilot-discovery stand-in: cannot start: cannot reach the API server at http:\/\/127\.0\.0\.1:\d+/);
+    });
+
+    it('exits as the real one does on a flag its version lacks (cobra: the message, exit 255)', async () => {
+      const result = await program.run(['discovery', '--httpAddr', ':15007', '--registries', 'Consul'], { standsInFor: 'docker.io/istio/pilot:0.8.0' });
+      expect(result.code).toBe(255);
+      expect(result.stderr.trim()).toBe('Error: unknown flag: --httpAddr');
+    });
   });
 });
 

@@ -11,13 +11,15 @@
  *
  * It serves no xDS (`/v1/clusters`, `/v1/routes`, `/v1/listeners`, gRPC): no Envoy configuration.
  *
- * Environment: PORT (the version's discovery port, e.g. 15007), KUBE_API
- * (http://istio-apiserver:8080), REGISTRY (consul | eureka), CONSUL_URL (http://consul:8500),
- * EUREKA_URL (http://eureka:8080), PILOT_CRDS (comma-separated `<plural>.<group>`, optionally
- * `:<version>`), MONITORING_PORT (9093; `off` for none).
+ * Command line: upstream's `pilot-discovery discovery ...`, parsed with the flag set of the pilot
+ * version the image stands in for (an unknown flag is refused as the real binary refuses it);
+ * see optionsFromCommandLine.
  */
 import { pathToFileURL } from 'node:url';
-import { HttpError, Router, envInt, listen, runMain, sendJson, sendText, type RunningServer, standinHandler } from '../common/server.js';
+import { ISTIO_VERSIONS } from '../../src/model/istio-versions.js';
+import { kubeconfigServer } from '../common/kubeconfig.js';
+import { HttpError, Router, listen, sendJson, sendText, type RunningServer, standinHandler } from '../common/server.js';
+import { runUpstreamProgram, type UpstreamCommandLine } from '../common/upstream-cli.js';
 
 export type RegistryKind = 'consul' | 'eureka';
 
@@ -63,6 +65,12 @@ const KINDS: Record<string, string> = {
   serviceentries: 'ServiceEntry',
   gateways: 'Gateway',
   policies: 'Policy',
+  v1alpha2routerules: 'V1alpha2RouteRule',
+  externalservices: 'ExternalService',
+  enduserauthenticationpolicyspecs: 'EndUserAuthenticationPolicySpec',
+  enduserauthenticationpolicyspecbindings: 'EndUserAuthenticationPolicySpecBinding',
+  serviceroles: 'ServiceRole',
+  servicerolebindings: 'ServiceRoleBinding',
 };
 
 export interface CrdSpec {
@@ -311,10 +319,10 @@ export function parseServiceKey(key: string): { hostname: string; ports: string[
 export async function start(options: PilotOptions): Promise<RunningPilot> {
   const timeoutMs = options.timeoutMs ?? 5000;
   if (options.registry !== 'consul' && options.registry !== 'eureka') {
-    throw new Error(`REGISTRY must be consul or eureka, got '${String(options.registry)}'`);
+    throw new Error(`the registry must be consul or eureka, got '${String(options.registry)}'`);
   }
   const specs = options.crds.filter((entry) => entry.trim() !== '').map(parseCrdName);
-  if (specs.length === 0) throw new Error('no CRDs to register: set PILOT_CRDS');
+  if (specs.length === 0) throw new Error('no CRDs to register');
 
   const instances = () =>
     options.registry === 'consul'
@@ -407,20 +415,40 @@ function describe(error: unknown): string {
   return String(error);
 }
 
-export function optionsFromEnv(env: NodeJS.ProcessEnv): PilotOptions {
-  const monitoring = env.MONITORING_PORT;
+/** The path upstream's pilot image runs (its ENTRYPOINT). */
+export const PILOT_DISCOVERY = '/usr/local/bin/pilot-discovery';
+
+/**
+ * Options from `pilot-discovery discovery ...` as upstream's Compose templates start it: the
+ * discovery port (`--port`), the registry (`--registries Consul|Eureka` with its URL flag), the
+ * API server from the `--kubeconfig` file, and the CRDs of the Istio version this image stands in
+ * for (its reference names it).
+ */
+export async function optionsFromCommandLine(commandLine: UpstreamCommandLine): Promise<PilotOptions> {
+  if (commandLine.subcommand !== 'discovery') {
+    throw new Error(`the stand-in runs 'pilot-discovery discovery' only, not '${commandLine.subcommand || '(no subcommand)'}'`);
+  }
+  const registries = commandLine.list('registries');
+  const registry = registries.length === 1 ? ({ Consul: 'consul', Eureka: 'eureka' } as const)[registries[0]!] : undefined;
+  if (!registry) throw new Error(`--registries ${registries.join(',') || '(none)'}: the stand-in serves exactly one of Consul or Eureka`);
+  const kubeconfig = commandLine.string('kubeconfig');
+  if (!kubeconfig) throw new Error('--kubeconfig is required: outside Kubernetes it names the API server');
+  const version = ISTIO_VERSIONS.find((entry) => entry.images.pilot === commandLine.reference);
+  if (!version) throw new Error(`${commandLine.reference} is not the pilot of a version mesh-local knows`);
+  const registryUrl = commandLine.string(registry === 'consul' ? 'consulserverURL' : 'eurekaserverURL');
+  if (!registryUrl) throw new Error(`--registries ${registries[0]} needs --${registry === 'consul' ? 'consulserverURL' : 'eurekaserverURL'}`);
+  const monitoringPort = commandLine.int('monitoringPort');
   return {
-    port: envInt(env, 'PORT', 15007),
-    kubeApi: env.KUBE_API || 'http://istio-apiserver:8080',
-    registry: (env.REGISTRY || 'consul') as RegistryKind,
-    consulUrl: env.CONSUL_URL || 'http://consul:8500',
-    eurekaUrl: env.EUREKA_URL || 'http://eureka:8080',
-    crds: (env.PILOT_CRDS ?? '').split(','),
-    monitoringPort: monitoring === 'off' ? undefined : envInt(env, 'MONITORING_PORT', 9093),
+    port: commandLine.int('port')!,
+    kubeApi: await kubeconfigServer(kubeconfig),
+    registry,
+    ...(registry === 'consul' ? { consulUrl: registryUrl } : { eurekaUrl: registryUrl }),
+    crds: version.pilot.crds,
+    ...(monitoringPort ? { monitoringPort } : {}),
   };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   // A start failure (API server unreachable) exits 1, as the real pilot exits non-zero.
-  runMain('pilot-discovery stand-in', () => start(optionsFromEnv(process.env)));
+  runUpstreamProgram('pilot-discovery stand-in', PILOT_DISCOVERY, async (commandLine) => start(await optionsFromCommandLine(commandLine)));
 }

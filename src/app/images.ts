@@ -1,21 +1,24 @@
 import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { pathExists } from '../common/fs.js';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ImageBuildError, ImageUnavailableError, MeshLocalError } from '../errors.js';
+import { dirname, join } from 'node:path';
+import { ImageBuildError, ImageUnavailableError, InternalError, MeshLocalError } from '../errors.js';
 import { IMAGE_KEYS, type ImageKey } from '../model/images.js';
 import {
   NODE_RUNTIME_IMAGE,
   SANDBOX_BASE_IMAGE,
   SANDBOX_BASE_SOURCE,
-  SANDBOX_IMAGES,
   SANDBOX_PROGRAM_ROOT,
+  STANDS_IN_ENV,
+  STANDS_IN_LABEL,
   sandboxBuildOrder,
+  sandboxImageFor,
   type ImageSetName,
   type SandboxImage,
 } from '../model/image-sets.js';
 import { findIstioVersion, DEFAULT_ISTIO_VERSION } from '../model/istio-versions.js';
+import { imageFacts } from '../model/upstream/facts.js';
 import type { DockerEngine } from '../runtime/docker-engine.js';
 import type { Console } from './render.js';
 
@@ -63,8 +66,15 @@ export async function buildSandboxImages(deps: ImagesDeps, signal?: AbortSignal)
             contextEntries: ['.'],
             dockerfile: 'Dockerfile',
             tag: image.reference,
-            buildArgs: image.build.kind === 'dockerfile' ? { BASE: SANDBOX_BASE_IMAGE } : {},
-            labels: { 'dev.mesh-local.image-set': 'sandbox', 'dev.mesh-local.nature': image.nature },
+            buildArgs:
+              image.build.kind === 'dockerfile'
+                ? { BASE: image.build.from === 'base' ? SANDBOX_BASE_IMAGE : NODE_RUNTIME_IMAGE, ...image.build.args }
+                : {},
+            labels: {
+              'dev.mesh-local.image-set': 'sandbox',
+              'dev.mesh-local.nature': image.nature,
+              ...(image.standsInFor ? { [STANDS_IN_LABEL]: image.standsInFor } : {}),
+            },
           },
           (line) => output.push(line),
           signal,
@@ -90,6 +100,7 @@ export async function buildSandboxImages(deps: ImagesDeps, signal?: AbortSignal)
 async function stageContext(image: SandboxImage, root: string, workDir: string): Promise<string> {
   const contextDir = join(workDir, image.reference.replace(/[/:]/g, '_'));
   await mkdir(contextDir, { recursive: true });
+  let dockerfile: string;
   if (image.build.kind === 'dockerfile') {
     await cp(join(root, image.build.dir), contextDir, { recursive: true });
     if (image.reference === NODE_RUNTIME_IMAGE) {
@@ -97,15 +108,58 @@ async function stageContext(image: SandboxImage, root: string, workDir: string):
       // The compiled programs are ES modules; Node needs to be told so.
       await writeFile(join(contextDir, 'app', 'package.json'), '{ "type": "module" }\n');
     }
-    return contextDir;
+    dockerfile = await readFile(join(contextDir, 'Dockerfile'), 'utf8');
+  } else {
+    const { programs, files = {}, env = {}, user } = image.build;
+    const entries = Object.entries(programs).length + Object.entries(files).length;
+    for (const [path, program] of Object.entries(programs)) {
+      await writeExecutable(join(contextDir, 'rootfs', mergedUsrPath(path)), `#!/bin/sh\n# mesh-local sandbox: ${path} is ${SANDBOX_PROGRAM_ROOT}/${program}\nexec node ${SANDBOX_PROGRAM_ROOT}/${program} "$@"\n`);
+    }
+    for (const [path, file] of Object.entries(files)) await writeExecutable(join(contextDir, 'rootfs', mergedUsrPath(path)), await readFile(join(root, file), 'utf8'));
+    dockerfile = [
+      `FROM ${NODE_RUNTIME_IMAGE}`,
+      ...(entries > 0 ? ['USER 0:0', 'COPY rootfs/ /'] : []),
+      ...Object.entries(env).map(([key, value]) => `ENV ${key}=${value}`),
+      `USER ${user ?? '1000:1000'}`,
+      '',
+    ].join('\n');
   }
-  const env = Object.entries(image.build.env ?? {}).map(([key, value]) => `ENV ${key}=${value}\n`).join('');
-  const user = image.build.user ? `USER ${image.build.user}\n` : '';
-  await writeFile(
-    join(contextDir, 'Dockerfile'),
-    `FROM ${NODE_RUNTIME_IMAGE}\n${env}${user}CMD ["node", "${SANDBOX_PROGRAM_ROOT}/${image.build.program}"]\n`,
-  );
+  await writeFile(join(contextDir, 'Dockerfile'), `${dockerfile.trimEnd()}\n${upstreamStart(image)}`);
   return contextDir;
+}
+
+/**
+ * The lines that make a sandbox image start like the upstream image it stands in for: its
+ * reference (label and environment, which the stand-ins read their flag sets by), and upstream's
+ * ENTRYPOINT and CMD from the facts table, so a rendered command line means the same in both.
+ */
+export function upstreamStart(image: SandboxImage): string {
+  if (!image.standsInFor) return '';
+  const facts = imageFacts(image.standsInFor);
+  if (!facts) throw new InternalError(`no upstream facts for ${image.standsInFor}, which ${image.reference} stands in for`);
+  const cmd = image.cmdOverride?.cmd ?? facts.cmd;
+  return [
+    `# Stands in for ${image.standsInFor}: the same ENTRYPOINT and CMD.`,
+    `ENV ${STANDS_IN_ENV}=${image.standsInFor}`,
+    // An empty ENTRYPOINT clears the parent's; CMD likewise.
+    `ENTRYPOINT ${JSON.stringify(facts.entrypoint ?? [])}`,
+    `CMD ${JSON.stringify(cmd ?? [])}`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Debian's /bin and /sbin are symlinks into /usr (merged /usr): a COPY of a `bin/` folder would
+ * replace the link with a folder holding only our file, so files for /bin go to /usr/bin, which
+ * /bin/<name> then resolves to.
+ */
+export function mergedUsrPath(path: string): string {
+  return path.replace(/^\/(s?bin)\//, '/usr/$1/');
+}
+
+async function writeExecutable(path: string, content: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, content, { mode: 0o755 });
 }
 
 /** A local debian:bookworm-slim when there is one, else debootstrap + `docker import`. */
@@ -165,15 +219,25 @@ export interface ImageRow {
   present: boolean;
 }
 
-/** `mesh-local images list`: every image key of a set, its reference and whether the engine has it. */
-export async function listImages(set: ImageSetName, engine: Pick<DockerEngine, 'imageExists'>, signal?: AbortSignal): Promise<ImageRow[]> {
-  const upstream = findIstioVersion(DEFAULT_ISTIO_VERSION)!.images;
+/**
+ * `mesh-local images list`: every image key of a set at an Istio version (the default one unless
+ * given), its reference and whether the engine has it.
+ */
+export async function listImages(
+  set: ImageSetName,
+  engine: Pick<DockerEngine, 'imageExists'>,
+  signal?: AbortSignal,
+  istioVersion: string = DEFAULT_ISTIO_VERSION,
+): Promise<ImageRow[]> {
+  const version = findIstioVersion(istioVersion);
+  if (!version) throw new InternalError(`unknown Istio version ${istioVersion}`);
+  const upstream = version.images;
   return Promise.all(
     IMAGE_KEYS.map(async (key): Promise<ImageRow> => {
       if (set === 'upstream') {
         return { key, reference: upstream[key], nature: 'upstream', present: await engine.imageExists(upstream[key], signal) };
       }
-      const image = SANDBOX_IMAGES[key];
+      const image = sandboxImageFor(upstream[key]);
       if (!image) return { key, reference: null, nature: 'not in this set', present: false };
       return { key, reference: image.reference, nature: image.nature, present: await engine.imageExists(image.reference, signal) };
     }),

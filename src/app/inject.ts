@@ -31,7 +31,6 @@ export async function injectCommand(input: InjectInput, context: SettingsContext
     sidecar: {
       version,
       registry: model.registry,
-      imageSet: model.imageSet,
       images: { proxyInit: model.images['proxy-init']!, proxy: model.images.proxy! },
       tracing: model.addons.includes('zipkin'),
     },

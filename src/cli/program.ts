@@ -317,6 +317,7 @@ registry: a local debian:bookworm-slim, or debootstrap + docker import, as its b
 Examples:
   mesh-local images build --set sandbox
   mesh-local images list --set upstream
+  mesh-local images list --set sandbox --istio-version 0.6.0
 ${EXIT_CODES_HELP}`,
     );
   images
@@ -330,8 +331,9 @@ ${EXIT_CODES_HELP}`,
     .command('list')
     .description('show each image of a set and whether the engine has it')
     .addOption(new Option('--set <set>', 'image set').choices(IMAGE_SETS).default('sandbox'))
-    .action(async (options: { set: ImageSetName }) => {
-      context.console.out(formatImageTable(await listImages(options.set, context.engine())));
+    .addOption(new Option('--istio-version <version>', 'Istio version whose images to show').choices(supportedVersions()).default(DEFAULT_ISTIO_VERSION))
+    .action(async (options: { set: ImageSetName; istioVersion: string }) => {
+      context.console.out(formatImageTable(await listImages(options.set, context.engine(), undefined, options.istioVersion)));
     });
 
   return program;

@@ -21,7 +21,6 @@ function options(
     sidecar: {
       version: overrides.version ?? V080,
       registry: 'consul',
-      imageSet: 'upstream',
       images: { proxyInit: 'init:x', proxy: 'proxy:x' },
       tracing: overrides.tracing ?? false,
     },
@@ -299,9 +298,8 @@ services:
     expect(init.command).toEqual(['-p', '15001', '-u', '1337']);
     expect(init.entrypoint[0]).toBe('/bin/sh');
     expect(init.entrypoint[1]).toBe('-c');
-    expect(init.entrypoint[2]).toContain('iptables-save -t nat | grep -v ISTIO_ | iptables-restore');
-    expect(init.entrypoint[2]).toContain('/usr/local/bin/prepare_proxy.sh /prepare_proxy.sh');
-    expect(init.entrypoint[2]).toContain('"$$script" "$$@"'); // Compose's escape for a literal $
+    expect(init.entrypoint[2]).toBe('iptables-save -t nat | grep -v ISTIO_ | iptables-restore; exec /usr/local/bin/prepare_proxy.sh "$$@"'); // $$: Compose's escape for $
+    expect(init.entrypoint[3]).toBe('istio-init');
   });
 
   it('refuses ports that are not a list', () => {

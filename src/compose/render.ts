@@ -26,7 +26,7 @@ import {
   prometheusConfigFile,
   type RenderedFile,
 } from './mesh-files.js';
-import { sandboxService } from './sandbox-runtime.js';
+import { etcdHealthcheck, httpBodyHealthcheck, httpHealthcheck } from './healthchecks.js';
 import { PILOT_SERVICE, sidecarServices, ZIPKIN_ADDRESS } from './sidecar.js';
 
 /** The one network every service joins; sidecars share their app's namespace instead. */
@@ -37,6 +37,13 @@ export const ETCD_SERVICE = 'etcd';
 export const REGISTRATOR_SERVICE = 'registrator';
 const CONSUL_PORT = 8500;
 const EUREKA_PORT = 8080;
+/**
+ * Registrator's `-resync` period. gliderlabs' bridge drops a registration the registry refused
+ * and retries it only on a resync (bridge/bridge.go), and the Eureka fork's `Ping()` never waits
+ * for Eureka: without it, an app that starts while Eureka's Tomcat is still booting is never
+ * registered (all of a stack started by one `compose up`).
+ */
+export const REGISTRATOR_RESYNC_SECONDS = 5;
 
 export interface RenderResult {
   document: ComposeDocument;
@@ -44,21 +51,20 @@ export interface RenderResult {
   files: RenderedFile[];
 }
 
-/** Pure: the same model always renders the same document and files. */
+/**
+ * Pure: the same model always renders the same document and files. Both image sets get the same
+ * document but for `image`: every entrypoint, command and healthcheck is upstream's.
+ */
 export function renderMesh(model: MeshModel): RenderResult {
   const version = findIstioVersion(model.istioVersion);
   if (!version) throw new InternalError(`model names unknown Istio version ${model.istioVersion}`);
   const ctx = new RenderContext(model, version);
 
-  const services: Record<string, ComposeService> = {
-    ...controlPlane(ctx),
-    ...registry(ctx),
-    ...addons(ctx),
-  };
-  for (const app of model.apps) Object.assign(services, appWithSidecar(ctx, app));
-  if (model.imageSet === 'sandbox') {
-    for (const [name, service] of Object.entries(services)) services[name] = sandboxService(service, model, version);
-  }
+  // Order matters only for the reader: Compose starts by depends_on.
+  const registryServices = registry(ctx);
+  const controlPlaneServices = controlPlane(ctx, registryServices[model.registry]!);
+  const services: Record<string, ComposeService> = { ...controlPlaneServices, ...registryServices, ...addons(ctx) };
+  for (const app of model.apps) Object.assign(services, appWithSidecar(ctx, app, controlPlaneServices[PILOT_SERVICE]!));
 
   const files: RenderedFile[] = [kubeconfigFile(), meshConfigFile(model, version), ...configInitFiles(version)];
   if (model.addons.includes('prometheus')) files.push(prometheusConfigFile(version));
@@ -111,125 +117,138 @@ class RenderContext {
   }
 }
 
-const httpCheck = (tool: 'curl' | 'wget', url: string): ComposeHealthcheck => ({
-  test: tool === 'curl' ? ['CMD', 'curl', '-fsS', '-o', '/dev/null', url] : ['CMD', 'wget', '-q', '-O', '/dev/null', url],
-  interval: '2s',
-  timeout: '2s',
-  retries: 60,
-});
+/** Only what is set: Compose rejects `healthcheck: null`. */
+function withHealthcheck(service: ComposeService, healthcheck: ComposeHealthcheck | undefined): ComposeService {
+  return healthcheck ? { ...service, healthcheck } : service;
+}
 
-function controlPlane(ctx: RenderContext): Record<string, ComposeService> {
+/** Wait for a dependency's health when it has a healthcheck, else only for its start. */
+function readyCondition(dependency: ComposeService): 'service_healthy' | 'service_started' {
+  return dependency.healthcheck ? 'service_healthy' : 'service_started';
+}
+
+function controlPlane(ctx: RenderContext, registryServer: ComposeService): Record<string, ComposeService> {
   const { version, model } = ctx;
   const istioConfigVolume = `./${ISTIO_CONFIG_DIR}:${ISTIO_CONFIG_MOUNT}:ro`;
   const registryUrl =
     model.registry === 'consul'
       ? ['--consulserverURL', `http://consul:${CONSUL_PORT}`]
       : ['--eurekaserverURL', `http://eureka:${EUREKA_PORT}`];
-  const pilotPort =
-    version.pilot.httpPortFlag === '--httpAddr'
-      ? [version.pilot.httpPortFlag, `:${version.pilot.discoveryPort}`]
-      : [version.pilot.httpPortFlag, String(version.pilot.discoveryPort)];
   const mixerListen =
     version.mixer.listenFlag === '--address'
       ? ['--address', `tcp://0.0.0.0:${version.mixer.grpcPort}`]
       : ['--port', String(version.mixer.grpcPort)];
 
-  return {
-    [ETCD_SERVICE]: ctx.infra('control-plane', 'etcd', {
-      image: ctx.image('etcd'),
-      command: [
-        'etcd',
-        '--name=etcd0',
-        '--data-dir=/var/lib/etcd',
-        '--advertise-client-urls=http://etcd:2379',
-        '--listen-client-urls=http://0.0.0.0:2379',
-      ],
-      expose: ['2379'],
-      healthcheck: {
-        // The v3 API's health check; etcdctl of 3.2 (upstream) and 3.4 (Debian) both have it.
-        test: ['CMD', 'env', 'ETCDCTL_API=3', 'etcdctl', '--endpoints=http://127.0.0.1:2379', 'endpoint', 'health'],
-        interval: '2s',
-        timeout: '2s',
-        retries: 60,
+  const etcd = ctx.infra(
+    'control-plane',
+    'etcd',
+    withHealthcheck(
+      {
+        image: ctx.image('etcd'),
+        command: [
+          'etcd',
+          '--name=etcd0',
+          '--data-dir=/var/lib/etcd',
+          '--advertise-client-urls=http://etcd:2379',
+          '--listen-client-urls=http://0.0.0.0:2379',
+        ],
+        expose: ['2379'],
       },
-    }),
-    // Upstream ran this privileged and on a fixed IP; neither is needed once the kubeconfig names
-    // the service instead of an address.
-    [APISERVER_SERVICE]: ctx.infra('control-plane', 'apiserver', {
-      image: ctx.image('apiserver'),
-      command: [
-        'kube-apiserver',
-        `--etcd-servers=http://${ETCD_SERVICE}:2379`,
-        '--service-cluster-ip-range=10.99.0.0/16',
-        `--insecure-port=${APISERVER_PORT}`,
-        '--insecure-bind-address=0.0.0.0',
-        '-v=2',
-      ],
-      ports: [ctx.publish('apiserver', APISERVER_PORT)],
-      healthcheck: httpCheck('wget', `http://127.0.0.1:${APISERVER_PORT}/healthz`),
-      depends_on: { [ETCD_SERVICE]: { condition: 'service_healthy' } },
-    }),
+      etcdHealthcheck(version, 'http://127.0.0.1:2379'),
+    ),
+  );
+  // Upstream ran this privileged and on a fixed IP; neither is needed once the kubeconfig names
+  // the service instead of an address.
+  const apiserver = ctx.infra(
+    'control-plane',
+    'apiserver',
+    withHealthcheck(
+      {
+        image: ctx.image('apiserver'),
+        command: [
+          'kube-apiserver',
+          `--etcd-servers=http://${ETCD_SERVICE}:2379`,
+          '--service-cluster-ip-range=10.99.0.0/16',
+          `--insecure-port=${APISERVER_PORT}`,
+          '--insecure-bind-address=0.0.0.0',
+          '-v=2',
+        ],
+        ports: [ctx.publish('apiserver', APISERVER_PORT)],
+        depends_on: { [ETCD_SERVICE]: { condition: readyCondition(etcd) } },
+      },
+      httpHealthcheck(version, 'apiserver', `http://127.0.0.1:${APISERVER_PORT}/healthz`),
+    ),
+  );
+  return {
+    [ETCD_SERVICE]: etcd,
+    [APISERVER_SERVICE]: apiserver,
     [CONFIG_INIT_SERVICE]: ctx.infra('job', 'config-init', {
       image: ctx.image('config-init'),
       entrypoint: ['/bin/sh', `${CONFIG_INIT_MOUNT}/bootstrap.sh`],
       volumes: [`./${CONFIG_INIT_DIR}:${CONFIG_INIT_MOUNT}:ro`],
       restart: 'no',
-      depends_on: { [APISERVER_SERVICE]: { condition: 'service_healthy' } },
+      depends_on: { [APISERVER_SERVICE]: { condition: readyCondition(apiserver) } },
     }),
     // Pilot registers its CRDs at start and exits if the API server is not there yet (it never
     // retries, istio/istio#1383), so it waits for the API server's health, not just its start.
     [PILOT_SERVICE]: ctx.infra(
       'control-plane',
       'pilot',
-      {
-        image: ctx.image('pilot'),
-        command: [
-          'discovery',
-          ...(version.pilot.hasVerbosityFlag ? ['-v', '2'] : []),
-          ...pilotPort,
-          '--registries',
-          model.registry === 'consul' ? 'Consul' : 'Eureka',
-          ...registryUrl,
-          '--kubeconfig',
-          KUBECONFIG_PATH,
-          '--meshConfig',
-          MESH_CONFIG_PATH,
-        ],
-        expose: [
-          String(version.pilot.discoveryPort),
-          ...(version.pilot.grpcPort ? [String(version.pilot.grpcPort)] : []),
-          String(version.pilot.monitoringPort),
-        ],
-        ports: [ctx.publish('pilot', version.pilot.discoveryPort)],
-        volumes: [istioConfigVolume],
-        healthcheck: httpCheck('curl', `http://127.0.0.1:${version.pilot.discoveryPort}/v1/registration`),
-        depends_on: {
-          [APISERVER_SERVICE]: { condition: 'service_healthy' },
-          [model.registry]: { condition: registryCondition(model) },
+      withHealthcheck(
+        {
+          image: ctx.image('pilot'),
+          command: [
+            'discovery',
+            ...(version.pilot.hasVerbosityFlag ? ['-v', '2'] : []),
+            '--port',
+            String(version.pilot.discoveryPort),
+            '--registries',
+            model.registry === 'consul' ? 'Consul' : 'Eureka',
+            ...registryUrl,
+            '--kubeconfig',
+            KUBECONFIG_PATH,
+            '--meshConfig',
+            MESH_CONFIG_PATH,
+          ],
+          expose: [
+            String(version.pilot.discoveryPort),
+            ...(version.pilot.grpcPort ? [String(version.pilot.grpcPort)] : []),
+            String(version.pilot.monitoringPort),
+          ],
+          ports: [ctx.publish('pilot', version.pilot.discoveryPort)],
+          volumes: [istioConfigVolume],
+          depends_on: {
+            [APISERVER_SERVICE]: { condition: readyCondition(apiserver) },
+            [model.registry]: { condition: readyCondition(registryServer) },
+          },
         },
-      },
+        httpHealthcheck(version, 'pilot', `http://127.0.0.1:${version.pilot.discoveryPort}/v1/registration`),
+      ),
       [PILOT_SERVICE],
     ),
     [MIXER_SERVICE]: ctx.infra(
       'control-plane',
       'mixer',
-      {
-        image: ctx.image('mixer'),
-        // The image's entrypoint is `mixs server`; these replace its default arguments.
-        command: [
-          ...mixerListen,
-          `--configStoreURL=k8s://${KUBECONFIG_PATH}`,
-          `--configDefaultNamespace=${ISTIO_SYSTEM_NAMESPACE}`,
-          ...(ctx.tracing ? [`${version.mixer.zipkinFlag}=http://${ZIPKIN_ADDRESS}/api/v1/spans`] : []),
-        ],
-        expose: [
-          String(version.mixer.grpcPort),
-          String(version.mixer.monitoringPort),
-          String(version.mixer.prometheusPort),
-        ],
-        volumes: [istioConfigVolume],
-        depends_on: { [CONFIG_INIT_SERVICE]: { condition: 'service_completed_successfully' } },
-      },
+      withHealthcheck(
+        {
+          image: ctx.image('mixer'),
+          // The image's entrypoint is `mixs server`; these replace its default arguments.
+          command: [
+            ...mixerListen,
+            `--configStoreURL=k8s://${KUBECONFIG_PATH}`,
+            `--configDefaultNamespace=${ISTIO_SYSTEM_NAMESPACE}`,
+            ...(ctx.tracing ? [`${version.mixer.zipkinFlag}=http://${ZIPKIN_ADDRESS}/api/v1/spans`] : []),
+          ],
+          expose: [
+            String(version.mixer.grpcPort),
+            String(version.mixer.monitoringPort),
+            String(version.mixer.prometheusPort),
+          ],
+          volumes: [istioConfigVolume],
+          depends_on: { [CONFIG_INIT_SERVICE]: { condition: 'service_completed_successfully' } },
+        },
+        httpHealthcheck(version, 'mixer', `http://127.0.0.1:${version.mixer.monitoringPort}/version`),
+      ),
       [MIXER_SERVICE],
     ),
     [CA_SERVICE]: ctx.infra(
@@ -242,9 +261,7 @@ function controlPlane(ctx: RenderContext): Record<string, ComposeService> {
           `--grpc-port=${version.ca.grpcPort}`,
           `--grpc-hostname=${version.ca.hostname}`,
           `--kube-config=${KUBECONFIG_PATH}`,
-          ...(version.ca.storageNamespaceFlag
-            ? [`${version.ca.storageNamespaceFlag}=${ISTIO_SYSTEM_NAMESPACE}`]
-            : []),
+          `${version.ca.storageNamespaceFlag}=${ISTIO_SYSTEM_NAMESPACE}`,
           ...version.ca.extraArgs,
         ],
         expose: [String(version.ca.grpcPort)],
@@ -256,63 +273,56 @@ function controlPlane(ctx: RenderContext): Record<string, ComposeService> {
   };
 }
 
-/** Consul's image can check its own leader; Eureka's image has no known HTTP client, so pilot
- * only waits for it to start (pilot polls the registry every 2 s and tolerates it being late). */
-function registryCondition(model: MeshModel): 'service_healthy' | 'service_started' {
-  return model.registry === 'consul' ? 'service_healthy' : 'service_started';
-}
-
 function registry(ctx: RenderContext): Record<string, ComposeService> {
-  const { model } = ctx;
-  const registrator = (args: string[]): ComposeService =>
+  const { model, version } = ctx;
+  const registrator = (server: ComposeService, args: string[]): ComposeService =>
     ctx.infra('registrator', 'registrator', {
       image: ctx.image(registratorImageKey(model.registry)),
-      command: args,
+      command: [...args.slice(0, -1), `-resync=${REGISTRATOR_RESYNC_SECONDS}`, args.at(-1)!],
       // Reads container events; never needs to write to the engine, nor any capability.
       volumes: ['/var/run/docker.sock:/tmp/docker.sock:ro'],
       cap_drop: ['ALL'],
-      depends_on: { [model.registry]: { condition: registryCondition(model) } },
+      depends_on: { [model.registry]: { condition: readyCondition(server) } },
     });
 
   if (model.registry === 'consul') {
-    return {
-      consul: ctx.infra(
-        'registry',
-        'consul',
+    const consul = ctx.infra(
+      'registry',
+      'consul',
+      withHealthcheck(
         {
           image: ctx.image('consul'),
           command: ['agent', '-server', '-bootstrap', '-client=0.0.0.0', '-ui'],
           ports: [ctx.publish('consul', CONSUL_PORT)],
-          healthcheck: {
-            test: ['CMD-SHELL', `wget -q -O - http://127.0.0.1:${CONSUL_PORT}/v1/status/leader | grep -q :`],
-            interval: '2s',
-            timeout: '2s',
-            retries: 60,
-          },
         },
-        ['consul'],
+        // The leader is `"<address>:8300"` once elected, `""` before.
+        httpBodyHealthcheck(version, 'consul', `http://127.0.0.1:${CONSUL_PORT}/v1/status/leader`, ':'),
       ),
+      ['consul'],
+    );
+    return {
+      consul,
       // -internal registers container IPs and exposed ports: pilot matches a sidecar to its
       // instances by IP, which is why the sidecar shares the app's network namespace.
-      [REGISTRATOR_SERVICE]: registrator([
-        '-internal',
-        '-retry-attempts=-1',
-        `consul://consul:${CONSUL_PORT}`,
-      ]),
+      [REGISTRATOR_SERVICE]: registrator(consul, ['-internal', '-retry-attempts=-1', `consul://consul:${CONSUL_PORT}`]),
     };
   }
-  return {
-    eureka: ctx.infra(
-      'registry',
-      'eureka',
+  const eureka = ctx.infra(
+    'registry',
+    'eureka',
+    withHealthcheck(
       {
         image: ctx.image('eureka'),
         expose: [String(EUREKA_PORT)],
         ports: [ctx.publish('eureka', EUREKA_PORT)],
       },
-      ['eureka'],
+      httpHealthcheck(version, 'eureka', `http://127.0.0.1:${EUREKA_PORT}/eureka/v2/apps`),
     ),
-    [REGISTRATOR_SERVICE]: registrator([
+    ['eureka'],
+  );
+  return {
+    eureka,
+    [REGISTRATOR_SERVICE]: registrator(eureka, [
       '-internal',
       '-retry-attempts=-1',
       '-ttl-refresh=30',
@@ -372,7 +382,7 @@ function addons(ctx: RenderContext): Record<string, ComposeService> {
 }
 
 /** An app instance, registered under its mesh name with its version, plus its sidecar pair. */
-function appWithSidecar(ctx: RenderContext, app: AppService): Record<string, ComposeService> {
+function appWithSidecar(ctx: RenderContext, app: AppService, pilot: ComposeService): Record<string, ComposeService> {
   const name = instanceName(app);
   const environment: Record<string, string> = {
     ...app.environment,
@@ -407,10 +417,9 @@ function appWithSidecar(ctx: RenderContext, app: AppService): Record<string, Com
       {
         version: ctx.version,
         registry: ctx.model.registry,
-        imageSet: ctx.model.imageSet,
         images: { proxyInit: ctx.image('proxy-init'), proxy: ctx.image('proxy') },
         tracing: ctx.tracing,
-        pilotInDocument: true,
+        pilotInDocument: { condition: readyCondition(pilot) },
       },
     ),
   };

@@ -1,7 +1,7 @@
 import type { IstioVersion } from '../model/istio-versions.js';
-import type { ImageSetName } from '../model/image-sets.js';
 import type { RegistryKind } from '../model/mesh.js';
-import { LABELS, type ComposeService } from './compose-spec.js';
+import { LABELS, type ComposeService, type DependsOnCondition } from './compose-spec.js';
+import { httpHealthcheck } from './healthchecks.js';
 
 /** Port the proxy's redirect listener takes all captured traffic on. */
 export const REDIRECT_PORT = 15001;
@@ -28,12 +28,10 @@ export interface SidecarTarget {
 export interface SidecarSettings {
   version: IstioVersion;
   registry: RegistryKind;
-  /** The sandbox proxy is nginx started by mesh-local-proxy, not pilot-agent. */
-  imageSet: ImageSetName;
   images: { proxyInit: string; proxy: string };
   tracing: boolean;
-  /** Add `depends_on` pilot: only when pilot is in the same Compose document. */
-  pilotInDocument: boolean;
+  /** `depends_on` pilot with this condition when pilot is in the same Compose document, else `false`. */
+  pilotInDocument: { condition: DependsOnCondition } | false;
 }
 
 export function sidecarServiceNames(service: string): { init: string; proxy: string } {
@@ -74,7 +72,9 @@ export function sidecarServices(
   const proxy: ComposeService = {
     image: settings.images.proxy,
     user: String(PROXY_UID),
-    ...proxyProcess(settings, target),
+    entrypoint: [PILOT_AGENT],
+    command: proxyArgs(settings, target.service),
+    ...proxyHealthcheck(settings.version),
     network_mode: networkMode,
     ...profiles,
     environment: { SERVICE_IGNORE: '1' },
@@ -85,29 +85,16 @@ export function sidecarServices(
     },
     depends_on: {
       [names.init]: { condition: 'service_completed_successfully' },
-      ...(settings.pilotInDocument
-        ? { [PILOT_SERVICE]: { condition: 'service_healthy' as const } }
-        : {}),
+      ...(settings.pilotInDocument ? { [PILOT_SERVICE]: settings.pilotInDocument } : {}),
     },
   };
   return { [names.init]: init, [names.proxy]: proxy };
 }
 
-function proxyProcess(settings: SidecarSettings, target: SidecarTarget): Pick<ComposeService, 'entrypoint' | 'command' | 'healthcheck'> {
-  if (settings.imageSet === 'sandbox') {
-    return {
-      entrypoint: ['/usr/local/bin/mesh-local-proxy'],
-      command: ['--service-cluster', target.service, '--inbound-ports', target.ports.join(',')],
-      // nginx answers where Envoy's admin port would be.
-      healthcheck: {
-        test: ['CMD', 'curl', '-fsS', '-o', '/dev/null', `http://127.0.0.1:${PROXY_ADMIN_PORT}/`],
-        interval: '2s',
-        timeout: '2s',
-        retries: 30,
-      },
-    };
-  }
-  return { entrypoint: [PILOT_AGENT], command: proxyArgs(settings, target.service) };
+/** Envoy's admin port answers once the proxy runs; checked only where the image has curl or wget. */
+function proxyHealthcheck(version: IstioVersion): Pick<ComposeService, 'healthcheck'> {
+  const healthcheck = httpHealthcheck(version, 'proxy', `http://127.0.0.1:${PROXY_ADMIN_PORT}/server_info`);
+  return healthcheck ? { healthcheck: { ...healthcheck, retries: 30 } } : {};
 }
 
 /** pilot-agent arguments; the discovery address is always explicit (upstream's default drifted). */
@@ -146,12 +133,6 @@ export function initProcess(
   // prepare_proxy.sh captures everything but fails with "Chain already exists" when re-run
   // (istio/istio#2605): drop its chains first, keeping Docker's own nat rules for embedded DNS.
   // `$$` is Compose's escape for a literal `$`.
-  const candidates = version.init.entrypointCandidates.join(' ');
-  const script = [
-    'iptables-save -t nat | grep -v ISTIO_ | iptables-restore',
-    `for script in ${candidates}; do if [ -x "$$script" ]; then exec "$$script" "$$@"; fi; done`,
-    `echo "istio-init: no iptables script found at ${candidates}" >&2`,
-    'exit 127',
-  ].join('\n');
+  const script = `iptables-save -t nat | grep -v ISTIO_ | iptables-restore; exec ${version.init.scriptPath} "$$@"`;
   return { entrypoint: ['/bin/sh', '-c', script, 'istio-init'], command: base };
 }

@@ -22,14 +22,16 @@ export interface IstioVersion {
   /** Reference of every image key for this version (before mirror and overrides). */
   images: ImageTable;
   pilot: {
-    /** Flag and value form that sets the HTTP (REST xDS v1) discovery port. */
-    httpPortFlag: '--port' | '--httpAddr';
-    /** HTTP discovery port: pilot listens here and every sidecar's `--discoveryAddress` names it. */
+    /**
+     * HTTP (REST xDS v1) discovery port, set with `discovery --port N` in 0.6 and 0.8 alike
+     * (`--httpAddr` only arrived in 1.0.0, istio/istio#6115): pilot listens here and every
+     * sidecar's `--discoveryAddress` names it.
+     */
     discoveryPort: number;
     /** gRPC xDS port pilot opens by default (0.8: sidecars fetch EDS from it). */
     grpcPort?: number;
     monitoringPort: number;
-    /** glog's `-v` flag exists (it was removed in 0.7, istio/istio#3759). */
+    /** Pass glog's `-v 2`: a real flag in 0.6; 0.8 keeps `-v` only as an ignored, deprecated one (istio/istio#3759). */
     hasVerbosityFlag: boolean;
     /** CustomResourceDefinitions pilot registers at start; it exits if the API server is down. */
     crds: string[];
@@ -39,8 +41,8 @@ export interface IstioVersion {
   };
   init: {
     script: InitScript;
-    /** Path of the script inside the proxy_init image; a list when upstream moved it between builds. */
-    entrypointCandidates: string[];
+    /** Path of the script inside the proxy_init image (the image's entrypoint). */
+    scriptPath: string;
   };
   mixer: {
     /** How the listen port is given: `--port 9091` (0.6) or `--address tcp://0.0.0.0:9091` (0.8). */
@@ -50,8 +52,11 @@ export interface IstioVersion {
     prometheusPort: number;
     /** How pilot's mesh config points sidecars at Mixer. */
     meshConfigKeys: 'mixerAddress' | 'mixerCheckAndReportServer';
-    /** Flag that sends Mixer's own traces to Zipkin. */
-    zipkinFlag: '--zipkinURL' | '--trace_zipkin_url';
+    /**
+     * Flag that sends Mixer's own traces to Zipkin. 0.6.0 has it too, besides a hidden,
+     * deprecated `--zipkinURL` that warns (mixer/cmd/mixs/cmd/server.go at both tags).
+     */
+    zipkinFlag: '--trace_zipkin_url';
     /** CRDs Mixer's Kubernetes config store watches; the config-init job creates them. */
     crds: string[];
   };
@@ -60,7 +65,7 @@ export interface IstioVersion {
     hostname: string;
     grpcPort: number;
     /** Flag naming the namespace where the CA keeps its root secret. */
-    storageNamespaceFlag: '--istio-ca-storage-namespace' | '--citadel-storage-namespace' | null;
+    storageNamespaceFlag: '--istio-ca-storage-namespace' | '--citadel-storage-namespace';
     extraArgs: string[];
   };
 }
@@ -68,14 +73,42 @@ export interface IstioVersion {
 /** Namespace Mixer and the CA keep their config and secrets in; created by the config-init job. */
 export const ISTIO_SYSTEM_NAMESPACE = 'istio-system';
 
-const PILOT_CRDS_V1ALPHA2 = [
+/**
+ * CRDs pilot-discovery registers at start: its config descriptor (`pilot/pkg/bootstrap/server.go`)
+ * with the kinds of `pilot/pkg/model/config.go`, each named `<plural without dashes>.<group>.istio.io`
+ * (`pilot/pkg/config/kube/crd`), at the tag.
+ */
+const PILOT_CRDS_0_6_0 = [
+  'routerules',
+  'v1alpha2routerules',
+  'gateways',
+  'egressrules',
+  'externalservices',
+  'destinationpolicies',
+  'destinationrules',
+  'httpapispecs',
+  'httpapispecbindings',
+  'quotaspecs',
+  'quotaspecbindings',
+  'enduserauthenticationpolicyspecs',
+  'enduserauthenticationpolicyspecbindings',
+].map((plural) => `${plural}.config.istio.io`);
+
+const PILOT_CRDS_0_8_0 = [
   'routerules.config.istio.io',
-  'destinationpolicies.config.istio.io',
+  'virtualservices.networking.istio.io',
+  'gateways.networking.istio.io',
   'egressrules.config.istio.io',
+  'serviceentries.networking.istio.io',
+  'destinationpolicies.config.istio.io',
+  'destinationrules.networking.istio.io',
   'httpapispecs.config.istio.io',
   'httpapispecbindings.config.istio.io',
   'quotaspecs.config.istio.io',
   'quotaspecbindings.config.istio.io',
+  'policies.authentication.istio.io',
+  'serviceroles.config.istio.io',
+  'servicerolebindings.config.istio.io',
 ];
 
 /** Mixer's core kinds and the adapters and templates its default config uses (0.8 chart). */
@@ -134,22 +167,16 @@ const V0_8_0: IstioVersion = {
     ...bookinfoImages('1.5.0'),
   },
   pilot: {
-    httpPortFlag: '--httpAddr',
+    // The 0.8.0 Consul and Eureka templates pass `--port 15007` (pilot/cmd/pilot-discovery/main.go@0.8.0
+    // defines `--port`, default 8080, and no `--httpAddr`).
     discoveryPort: 15007,
     grpcPort: 15010,
     monitoringPort: 9093,
     hasVerbosityFlag: false,
-    crds: [
-      ...PILOT_CRDS_V1ALPHA2,
-      'virtualservices.networking.istio.io',
-      'destinationrules.networking.istio.io',
-      'serviceentries.networking.istio.io',
-      'gateways.networking.istio.io',
-      'policies.authentication.istio.io',
-    ],
+    crds: PILOT_CRDS_0_8_0,
   },
   proxy: { hasVerbosityFlag: false },
-  init: { script: 'istio-iptables', entrypointCandidates: ['/usr/local/bin/istio-iptables.sh'] },
+  init: { script: 'istio-iptables', scriptPath: '/usr/local/bin/istio-iptables.sh' },
   mixer: {
     // In Kubernetes an Envoy in front of Mixer served 9091; without it Mixer must bind 9091 itself.
     listenFlag: '--address',
@@ -184,31 +211,28 @@ const V0_6_0: IstioVersion = {
   },
   pilot: {
     // 0.5.1 moved pilot to 15003 and the sidecar default followed (istio/istio#2970).
-    httpPortFlag: '--port',
     discoveryPort: 15003,
     monitoringPort: 9093,
     hasVerbosityFlag: true,
-    crds: [...PILOT_CRDS_V1ALPHA2],
+    crds: PILOT_CRDS_0_6_0,
   },
   proxy: { hasVerbosityFlag: true },
-  init: {
-    script: 'prepare-proxy',
-    // Unverified which path the 0.6.0 image uses; both layouts were published.
-    entrypointCandidates: ['/usr/local/bin/prepare_proxy.sh', '/prepare_proxy.sh'],
-  },
+  // pilot/docker/Dockerfile.proxy_init@0.6.0 adds the script at /usr/local/bin/prepare_proxy.sh.
+  init: { script: 'prepare-proxy', scriptPath: '/usr/local/bin/prepare_proxy.sh' },
   mixer: {
     listenFlag: '--port',
     grpcPort: 9091,
     monitoringPort: 9093,
     prometheusPort: 42422,
     meshConfigKeys: 'mixerAddress',
-    zipkinFlag: '--zipkinURL',
+    zipkinFlag: '--trace_zipkin_url',
     crds: MIXER_CRDS,
   },
   ca: {
     hostname: 'istio-ca',
     grpcPort: 8060,
-    storageNamespaceFlag: null,
+    // Its default is istio-system already; passed to say where the root lives.
+    storageNamespaceFlag: '--istio-ca-storage-namespace',
     extraArgs: [],
   },
 };

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { bookinfoApps } from './bookinfo.js';
-import { IMAGE_SETS, SANDBOX_IMAGES, SANDBOX_MISSING_ADDONS, type ImageSetName } from './image-sets.js';
+import { IMAGE_SETS, SANDBOX_MISSING_ADDONS, sandboxTable, type ImageSetName } from './image-sets.js';
 import { IMAGE_KEYS, resolveImages, type ImageKey } from './images.js';
 import { DEFAULT_ISTIO_VERSION, findIstioVersion, supportedVersions } from './istio-versions.js';
 import {
@@ -308,13 +308,6 @@ export function buildModel(settings: Settings): MeshModel {
     images,
     apps,
   };
-}
-
-/** The sandbox reference of every key; keys without one keep the upstream reference, never rendered. */
-function sandboxTable(upstream: Record<ImageKey, string>): Record<ImageKey, string> {
-  const table = { ...upstream };
-  for (const key of IMAGE_KEYS) table[key] = SANDBOX_IMAGES[key]?.reference ?? upstream[key];
-  return table;
 }
 
 function readFileLayer(file: SettingsInput['file'], issues: ConfigIssue[]): Record<string, unknown> | undefined {

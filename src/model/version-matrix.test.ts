@@ -18,14 +18,14 @@ function inconsistencies(rendered: RenderResult, version: IstioVersion): string[
   const services = rendered.document.services;
   const pilot = services['istio-pilot']!;
   const pilotArgs = pilot.command ?? [];
-  const flagAt = pilotArgs.indexOf(version.pilot.httpPortFlag);
+  const flagAt = pilotArgs.indexOf('--port');
   const portValue = flagAt === -1 ? undefined : pilotArgs[flagAt + 1];
-  const pilotPort = portValue === undefined ? NaN : Number(portValue.replace(/^:/, ''));
+  const pilotPort = portValue === undefined ? NaN : Number(portValue);
   if (pilotPort !== version.pilot.discoveryPort) problems.push(`pilot listens on ${portValue}, matrix says ${version.pilot.discoveryPort}`);
   if (!pilot.ports?.every((port) => port.endsWith(`:${pilotPort}`))) problems.push(`pilot publishes ${pilot.ports} not :${pilotPort}`);
   if (!pilot.expose?.includes(String(pilotPort))) problems.push('pilot does not expose its discovery port');
   if (version.pilot.grpcPort && !pilot.expose?.includes(String(version.pilot.grpcPort))) problems.push('pilot does not expose its gRPC port');
-  if (!pilot.healthcheck?.test.some((part) => part.includes(`:${pilotPort}/v1/registration`))) problems.push('pilot healthcheck probes another port');
+  if (pilot.healthcheck && !pilot.healthcheck.test.some((part) => part.includes(`:${pilotPort}/v1/registration`))) problems.push('pilot healthcheck probes another port');
 
   const expectedDiscovery = `istio-pilot:${pilotPort}`;
   const isPre07 = version.version.startsWith('0.') && Number(version.version.split('.')[1]) < 7;
@@ -35,11 +35,11 @@ function inconsistencies(rendered: RenderResult, version: IstioVersion): string[
     if (role === 'sidecar-proxy') {
       const address = args[args.indexOf('--discoveryAddress') + 1];
       if (address !== expectedDiscovery) problems.push(`${name} discovers from ${address}, pilot is at ${expectedDiscovery}`);
-      if (!isPre07 && args.includes('-v')) problems.push(`${name} passes -v, removed in 0.7`);
+      if (!isPre07 && args.includes('-v')) problems.push(`${name} passes -v, a no-op since 0.7`);
     }
     if (role === 'sidecar-init') problems.push(...initProblems(name, service, version, services));
   }
-  if (!isPre07 && pilotArgs.includes('-v')) problems.push('pilot passes -v, removed in 0.7');
+  if (!isPre07 && pilotArgs.includes('-v')) problems.push('pilot passes -v, a no-op since 0.7');
 
   const mesh = parseYaml(fileContent(rendered, 'mesh-files/istio/mesh'), 'mesh') as Record<string, any>;
   if (mesh.defaultConfig?.discoveryAddress !== expectedDiscovery) problems.push(`mesh config discoveryAddress is ${mesh.defaultConfig?.discoveryAddress}`);
@@ -84,6 +84,7 @@ function initProblems(name: string, init: ComposeService, version: IstioVersion,
   } else {
     if (args.includes('-i')) problems.push(`${name} restricts outbound capture`);
     if (!init.entrypoint?.join(' ').includes('iptables-restore')) problems.push(`${name} is not idempotent (no cleanup before the script)`);
+    if (!init.entrypoint?.join(' ').includes(`exec ${version.init.scriptPath} "$$@"`)) problems.push(`${name} does not run ${version.init.scriptPath}`);
   }
   return problems;
 }

@@ -19,6 +19,15 @@ export async function execIn(container: Docker.Container, command: string[], use
 
 export { demux };
 
-export async function containerLogs(container: Docker.Container): Promise<string> {
-  return demux((await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer);
+/** A container's whole log; with `timestamps`, each line starts with Docker's RFC 3339 time. */
+export async function containerLogs(container: Docker.Container, options: { timestamps?: boolean } = {}): Promise<string> {
+  return demux((await container.logs({ stdout: true, stderr: true, follow: false, timestamps: options.timestamps ?? false })) as unknown as Buffer);
+}
+
+/** The time of a log line written with `timestamps` (Docker gives nanoseconds; Date takes milliseconds). */
+export function logLineTime(line: string): number {
+  const stamp = line.slice(0, line.indexOf(' '));
+  const time = Date.parse(stamp.replace(/(\.\d{3})\d*Z$/, '$1Z'));
+  if (Number.isNaN(time)) throw new Error(`no timestamp at the start of: ${line}`);
+  return time;
 }

@@ -20,7 +20,7 @@ export interface TestStack {
   /** The host port (on 127.0.0.1) a service's container port is published on. */
   hostPort(service: string, containerPort: number): Promise<number>;
   url(service: string, containerPort: number): Promise<string>;
-  logs(service: string): Promise<string>;
+  logs(service: string, options?: { timestamps?: boolean }): Promise<string>;
   /** The container's address on the mesh network (as the registry should hold it). */
   ip(service: string): Promise<string>;
   stop(service: string): Promise<void>;
@@ -31,10 +31,19 @@ export interface TestStack {
 
 /**
  * Renders a sandbox stack under a unique project, publishes every exposed port on an ephemeral
- * 127.0.0.1 port (through the app's sidecar, for apps), starts it with the Compose CLI and waits
- * until every container with a healthcheck is healthy and every init step exited 0.
+ * 127.0.0.1 port (through the app's sidecar, for apps), starts it with one Compose `up` of the
+ * rendered file and waits until every container runs, every one with a healthcheck is healthy and
+ * every init step exited 0. Services without a healthcheck may still be starting: wait for what a
+ * test needs with `untilAnswers`.
  */
-export async function startSandboxStack(options: { registry: 'consul' | 'eureka'; extra?: string[]; timeoutMs?: number }): Promise<TestStack> {
+export async function startSandboxStack(options: {
+  registry: 'consul' | 'eureka';
+  istioVersion?: string;
+  extra?: string[];
+  /** Added to services' environment through the override file (the rendered file stays as it is). */
+  environment?: Record<string, Record<string, string>>;
+  timeoutMs?: number;
+}): Promise<TestStack> {
   const compose = await detectCompose();
   if (!compose) throw new Error('no Compose CLI: `make test` installs docker-compose first');
   const dir = await temporaryDirectory(`stack-${options.registry}`);
@@ -42,7 +51,10 @@ export async function startSandboxStack(options: { registry: 'consul' | 'eureka'
   const file = join(dir, 'docker-compose.yaml');
   const ports = HOST_PORT_NAMES.flatMap((name) => ['--port', `${name}=0`]);
   const rendered = await runCli(
-    ['render', '--images', 'sandbox', '--registry', options.registry, '--bookinfo', '--project', project, ...ports, ...(options.extra ?? []), '-o', file],
+    [
+      'render', '--images', 'sandbox', '--registry', options.registry, '--istio-version', options.istioVersion ?? '0.8.0',
+      '--bookinfo', '--project', project, ...ports, ...(options.extra ?? []), '-o', file,
+    ],
     { cwd: dir },
   );
   if (rendered.code !== 0) throw new Error(`render failed: ${rendered.stderr}`);
@@ -52,6 +64,9 @@ export async function startSandboxStack(options: { registry: 'consul' | 'eureka'
   for (const [name, service] of Object.entries(document.services)) {
     if (service.network_mode || !service.expose?.length) continue;
     override.services[name] = { ports: service.expose.map((port) => `127.0.0.1::${port}`) } as never;
+  }
+  for (const [name, environment] of Object.entries(options.environment ?? {})) {
+    override.services[name] = { ...override.services[name], environment } as never;
   }
   const overrideFile = join(dir, 'docker-compose.test.yaml');
   await writeFile(overrideFile, toYaml(override));
@@ -104,8 +119,8 @@ function makeStack(project: string, dir: string, document: ComposeDocument, base
     async stop(service) {
       await (await container(service)).stop({ t: 5 });
     },
-    async logs(service) {
-      return containerLogs(await container(service));
+    async logs(service, options) {
+      return containerLogs(await container(service), options);
     },
     async exec(service, command, user) {
       return execIn(await container(service), command, user);
@@ -148,3 +163,29 @@ async function composeLogs(base: string[]): Promise<string> {
 }
 
 export type { ComposeVariant };
+
+/** Retries `check` every 250 ms until it passes or the deadline; then its last failure is thrown. */
+export async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(250);
+    }
+  }
+}
+
+/** Resolves once every URL answers `accept` (by default any 2xx), polling each 250 ms until the deadline. */
+export async function untilAnswers(urls: string[], timeoutMs = 60_000, accept: (status: number) => boolean = (status) => status >= 200 && status < 300): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const url of urls) {
+    for (;;) {
+      const status = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((response) => response.status, () => 0);
+      if (accept(status)) break;
+      if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms (last status ${status || 'none'})`);
+      await sleep(250);
+    }
+  }
+}
