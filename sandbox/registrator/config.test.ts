@@ -1,20 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { ConsulBackend } from './consul-backend.js';
-import { createBackend, parseConfig, parseFlags, parseRegistryUri } from './config.js';
+import { createBackend, parseConfig, parseRegistryUri, type RegistratorConfig } from './config.js';
 import { resolveDockerSocket } from './docker.js';
 import { EurekaBackend } from './eureka-backend.js';
 
 const noSockets = () => false;
+const GLIDERLABS = { MESH_LOCAL_STANDS_IN: 'docker.io/gliderlabs/registrator:master' };
+const FORK = { MESH_LOCAL_STANDS_IN: 'docker.io/ijsnellf/registrator:v7' };
+const consul = (argv: string[], env: NodeJS.ProcessEnv = {}, exists: (path: string) => boolean = noSockets): RegistratorConfig => parseConfig(argv, { ...GLIDERLABS, ...env }, exists);
+const eureka = (argv: string[], env: NodeJS.ProcessEnv = {}): RegistratorConfig => parseConfig(argv, { ...FORK, ...env }, noSockets);
 
 describe('parseConfig', () => {
-  it('reads upstream\'s Consul command line', () => {
-    const config = parseConfig(['-internal', '-retry-attempts=-1', 'consul://consul:8500'], {}, (path) => path === '/tmp/docker.sock');
+  it("reads upstream's Consul command line", () => {
+    const config = consul(['-internal', '-retry-attempts=-1', '-resync=5', 'consul://consul:8500'], {}, (path) => path === '/tmp/docker.sock');
     expect(config).toEqual({
       registry: { kind: 'consul', baseUrl: 'http://consul:8500' },
       dockerSocket: '/tmp/docker.sock',
-      heartbeatMs: 30_000,
-      resyncMs: 30_000,
-      ttlSeconds: 90,
+      heartbeatMs: 0,
+      resyncMs: 5000,
+      ttlSeconds: 0,
       retryAttempts: -1,
       retryIntervalMs: 2000,
       explicit: false,
@@ -22,41 +26,55 @@ describe('parseConfig', () => {
     });
   });
 
-  it('reads upstream\'s Eureka command line: -ttl-refresh is the heartbeat, -ttl the lease', () => {
-    const config = parseConfig(['-internal', '-retry-attempts=-1', '-ttl-refresh=10', '-ttl=40', 'eureka://eureka:8080/eureka/v2'], {}, noSockets);
-    expect(config).toMatchObject({ registry: { kind: 'eureka', baseUrl: 'http://eureka:8080/eureka/v2' }, heartbeatMs: 10_000, ttlSeconds: 40 });
+  it("has upstream's defaults: no resync, one ping, no heartbeats", () => {
+    expect(consul(['consul://c'])).toMatchObject({ resyncMs: 0, retryAttempts: 0, heartbeatMs: 0, ttlSeconds: 0 });
   });
 
-  it('takes HEARTBEAT_SECONDS and RESYNC_SECONDS from the environment; flags win; 0 turns resync off', () => {
-    expect(parseConfig(['eureka://e:8080'], { HEARTBEAT_SECONDS: '5', RESYNC_SECONDS: '0' }, noSockets)).toMatchObject({ heartbeatMs: 5000, resyncMs: 0 });
-    expect(parseConfig(['-ttl-refresh', '7', '-resync=3', 'eureka://e:8080'], { HEARTBEAT_SECONDS: '5', RESYNC_SECONDS: '0' }, noSockets)).toMatchObject({
+  it("reads upstream's Eureka command line: -ttl-refresh is the heartbeat, -ttl the lease", () => {
+    const config = eureka(['-internal', '-retry-attempts=-1', '-ttl-refresh=10', '-ttl=40', '-resync=5', 'eureka://eureka:8080/eureka/v2']);
+    expect(config).toMatchObject({ registry: { kind: 'eureka', baseUrl: 'http://eureka:8080/eureka/v2' }, heartbeatMs: 10_000, ttlSeconds: 40, resyncMs: 5000 });
+  });
+
+  it('lets tests shorten heartbeats and resyncs where the flags are not given', () => {
+    expect(eureka(['eureka://e:8080'], { HEARTBEAT_SECONDS: '0.25', RESYNC_SECONDS: '0.5' })).toMatchObject({ heartbeatMs: 250, resyncMs: 500 });
+    expect(eureka(['-ttl-refresh', '7', '-ttl=20', '-resync=3', 'eureka://e:8080'], { HEARTBEAT_SECONDS: '5', RESYNC_SECONDS: '0' })).toMatchObject({
       heartbeatMs: 7000,
       resyncMs: 3000,
     });
-    expect(parseConfig(['consul://c'], { HEARTBEAT_SECONDS: '0.25' }, noSockets).heartbeatMs).toBe(250);
   });
 
-  it('reads -explicit, -tags and Go\'s --flag and -flag value forms', () => {
-    expect(parseConfig(['--explicit', '-tags', 'mesh, local', 'consul://c:8500'], {}, noSockets)).toMatchObject({ explicit: true, forceTags: ['mesh', 'local'] });
+  it("reads -explicit, -tags and Go's --flag and -flag value forms", () => {
+    expect(consul(['--explicit', '-tags', 'mesh, local', 'consul://c:8500'])).toMatchObject({ explicit: true, forceTags: ['mesh', 'local'] });
   });
 
-  it('refuses what it cannot honour, with the usage line', () => {
-    const refuse = (argv: string[], env: NodeJS.ProcessEnv = {}) => () => parseConfig(argv, env, noSockets);
-    expect(refuse([])).toThrow(/missing the registry URI[\s\S]*usage: registrator/);
-    expect(refuse(['consul://a', 'consul://b'])).toThrow('expected one registry URI');
-    expect(refuse(['-ip=1.2.3.4', 'consul://c'])).toThrow('unknown flag -ip=1.2.3.4');
-    expect(refuse(['-internal=false', 'consul://c'])).toThrow('only -internal mode is supported');
-    expect(refuse(['-deregister=on-success', 'consul://c'])).toThrow('-deregister=on-success is not supported');
-    expect(refuse(['consul://c'], { HEARTBEAT_SECONDS: 'soon' })).toThrow("HEARTBEAT_SECONDS must be a positive number of seconds, got 'soon'");
-    expect(refuse(['-ttl-refresh=0', 'consul://c'])).toThrow('-ttl-refresh must be a positive number');
-    expect(refuse(['-retry-attempts=many', 'consul://c'])).toThrow('-retry-attempts must be an integer');
-    expect(refuse(['-ttl'])).toThrow('flag -ttl needs a value');
+  it('refuses what registrator refuses, with its wording and exit codes', () => {
+    const refusal = (run: () => unknown) => {
+      try {
+        run();
+      } catch (error) {
+        return { message: (error as Error).message.split('\n')[0], exitCode: (error as { exitCode?: number }).exitCode };
+      }
+      throw new Error('not refused');
+    };
+    expect(refusal(() => consul([]))).toEqual({ message: expect.stringContaining('Missing required argument'), exitCode: 2 });
+    expect(refusal(() => consul(['consul://a', 'consul://b']))).toEqual({ message: expect.stringContaining('consul://b'), exitCode: 2 });
+    expect(refusal(() => consul(['-resync=5s', 'consul://c']))).toEqual({ message: expect.stringContaining('invalid value "5s" for flag -resync'), exitCode: 2 });
+    expect(refusal(() => consul(['-ttl'])).exitCode).toBe(2);
+    expect(refusal(() => eureka(['-no-such-flag', 'eureka://e']))).toEqual({ message: 'flag provided but not defined: -no-such-flag', exitCode: 2 });
+    expect(refusal(() => consul(['-ttl=30', 'consul://c']))).toEqual({ message: '-ttl and -ttl-refresh must be specified together or not at all', exitCode: 1 });
+    expect(refusal(() => consul(['-ttl=30', '-ttl-refresh=30', 'consul://c']))).toEqual({ message: '-ttl must be greater than -ttl-refresh', exitCode: 1 });
+    expect(refusal(() => consul(['-retry-interval=0', 'consul://c']))).toEqual({ message: '-retry-interval must be greater than 0', exitCode: 1 });
   });
-});
 
-describe('parseFlags', () => {
-  it('stops at the first positional argument, as Go\'s flag package does', () => {
-    expect(parseFlags(['-internal', 'consul://c', '-explicit'])).toEqual({ flags: new Map([['internal', 'true']]), positional: ['consul://c', '-explicit'] });
+  it('refuses by name what upstream accepts and this registrator does not implement', () => {
+    expect(() => consul(['-ip=1.2.3.4', 'consul://c'])).toThrow("-ip is a flag of docker.io/gliderlabs/registrator:master that mesh-local's registrator does not implement");
+    expect(() => consul(['-internal=false', 'consul://c'])).toThrow('only -internal mode is supported');
+    expect(() => consul(['-deregister=on-success', 'consul://c'])).toThrow('-deregister=on-success is not supported');
+    expect(() => consul(['consul://c'], { HEARTBEAT_SECONDS: 'soon' })).toThrow("HEARTBEAT_SECONDS must be a non-negative number of seconds, got 'soon'");
+  });
+
+  it('stops reading flags at the first positional argument, as Go\'s flag package does', () => {
+    expect(() => consul(['-internal', 'consul://c', '-explicit'])).toThrow(/-explicit/);
   });
 });
 
@@ -75,11 +93,11 @@ describe('parseRegistryUri', () => {
 
 describe('createBackend', () => {
   it('builds the backend the URI names', () => {
-    expect(createBackend(parseConfig(['consul://c:8500'], {}, noSockets))).toBeInstanceOf(ConsulBackend);
-    const eureka = createBackend(parseConfig(['eureka://e:8080/eureka/v2'], {}, noSockets));
-    expect(eureka).toBeInstanceOf(EurekaBackend);
-    expect(eureka.description).toBe('eureka at http://e:8080/eureka/v2');
-    expect(eureka.needsHeartbeat).toBe(true);
+    expect(createBackend(consul(['consul://c:8500']))).toBeInstanceOf(ConsulBackend);
+    const backend = createBackend(eureka(['eureka://e:8080/eureka/v2']));
+    expect(backend).toBeInstanceOf(EurekaBackend);
+    expect(backend.description).toBe('eureka at http://e:8080/eureka/v2');
+    expect(backend.needsHeartbeat).toBe(true);
   });
 });
 

@@ -1,12 +1,17 @@
 /**
- * Command line and environment, compatible with the way upstream's compose files start
- * gliderlabs/registrator: `registrator [flags] <registry URI>`, flags in Go's style (`-flag`,
- * `--flag`, `-flag=value`, `-flag value`), e.g.
- *   -internal -retry-attempts=-1 consul://consul:8500
- *   -internal -retry-attempts=-1 -ttl-refresh=30 -ttl=90 eureka://eureka:8080/eureka/v2
- * A flag wins over its environment variable, which wins over the default. Durations in seconds may
- * be fractional (tests use short ones).
+ * Command line and environment. The command line is upstream's: it is parsed with the Go flag set
+ * of the registrator image this sandbox image stands in for (gliderlabs/registrator:master for
+ * Consul, the ijsnellf fork for Eureka; MESH_LOCAL_STANDS_IN names it), so a flag upstream lacks is
+ * refused with Go's message, and upstream's defaults hold: `-resync` 0 (off), `-retry-attempts` 0
+ * (one ping), `-ttl-refresh`/`-ttl` 0 (no heartbeats, the registry's lease), e.g.
+ *   -internal -retry-attempts=-1 -resync=5 consul://consul:8500
+ *   -internal -retry-attempts=-1 -ttl-refresh=30 -ttl=90 -resync=5 eureka://eureka:8080/eureka/v2
+ * Flags upstream has but this registrator does not implement (-ip, -useIpFromLabel, ...) are
+ * refused by name rather than ignored. Tests may shorten the periods with HEARTBEAT_SECONDS and
+ * RESYNC_SECONDS (fractional seconds), which apply only where the flag is not given.
  */
+import { CommandLineError } from '../../src/model/upstream/command-line.js';
+import { parseUpstreamCommandLine } from '../common/upstream-cli.js';
 import { ConsulBackend } from './consul-backend.js';
 import { resolveDockerSocket } from './docker.js';
 import { EurekaBackend } from './eureka-backend.js';
@@ -17,10 +22,11 @@ export type RegistryTarget = { kind: 'consul'; baseUrl: string } | { kind: 'eure
 export interface RegistratorConfig {
   registry: RegistryTarget;
   dockerSocket: string;
+  /** 0: no heartbeats (upstream's default without -ttl-refresh). */
   heartbeatMs: number;
-  /** 0: no periodic resync. */
+  /** 0: no periodic resync (upstream's default without -resync). */
   resyncMs: number;
-  /** Eureka lease asked for (`-ttl`). */
+  /** Eureka lease asked for (`-ttl`); 0 leaves the registry's default. */
   ttlSeconds: number;
   retryAttempts: number;
   retryIntervalMs: number;
@@ -28,72 +34,32 @@ export interface RegistratorConfig {
   forceTags: string[];
 }
 
-export const USAGE =
-  'usage: registrator [-internal] [-explicit] [-retry-attempts=N] [-retry-interval=MS] [-resync=S] [-ttl=S] [-ttl-refresh=S] [-tags=a,b] ' +
-  '(consul://host:8500 | eureka://host:8080/eureka/v2)';
+/** Where upstream's registrator images have the binary (their ENTRYPOINT). */
+export const REGISTRATOR_BINARY = '/bin/registrator';
+
+export const USAGE = 'usage: registrator [options] <registry URI>   (consul://host:8500 | eureka://host:8080/eureka/v2)';
 
 export class ConfigError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Go's flag package exits 2 on a bad command line; registrator's own checks exit 1 (log.Fatal). */
+    readonly exitCode = 1,
+  ) {
     super(`${message}\n${USAGE}`);
     this.name = 'ConfigError';
   }
 }
 
-const BOOLEAN_FLAGS = new Set(['internal', 'explicit', 'cleanup']);
-const VALUE_FLAGS = new Set(['retry-attempts', 'retry-interval', 'resync', 'ttl', 'ttl-refresh', 'tags', 'deregister']);
+/** The flags this registrator honours; every other flag of upstream's set is refused by name. */
+const IMPLEMENTED = new Set(['internal', 'explicit', 'cleanup', 'deregister', 'resync', 'retry-attempts', 'retry-interval', 'ttl', 'ttl-refresh', 'tags', 'help']);
 
-/** Splits Go-style flags from the positional arguments; flags end at the first positional or `--`. */
-export function parseFlags(argv: string[]): { flags: Map<string, string>; positional: string[] } {
-  const flags = new Map<string, string>();
-  let index = 0;
-  for (; index < argv.length; index += 1) {
-    const arg = argv[index] as string;
-    if (arg === '--') {
-      index += 1;
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') break;
-    const body = arg.replace(/^--?/, '');
-    const equals = body.indexOf('=');
-    const name = equals < 0 ? body : body.slice(0, equals);
-    if (BOOLEAN_FLAGS.has(name)) {
-      flags.set(name, equals < 0 ? 'true' : body.slice(equals + 1));
-    } else if (VALUE_FLAGS.has(name)) {
-      if (equals >= 0) flags.set(name, body.slice(equals + 1));
-      else {
-        const value = argv[index + 1];
-        if (value === undefined) throw new ConfigError(`flag -${name} needs a value`);
-        flags.set(name, value);
-        index += 1;
-      }
-    } else {
-      throw new ConfigError(`unknown flag ${arg}`);
-    }
-  }
-  return { flags, positional: argv.slice(index) };
-}
-
-function parseBoolean(name: string, value: string | undefined): boolean {
-  if (value === undefined) return false;
-  if (['true', '1', 't', 'TRUE', 'True'].includes(value)) return true;
-  if (['false', '0', 'f', 'FALSE', 'False'].includes(value)) return false;
-  throw new ConfigError(`-${name} must be true or false, got '${value}'`);
-}
-
-function parseInteger(name: string, value: string): number {
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isInteger(number)) throw new ConfigError(`${name} must be an integer, got '${value}'`);
-  return number;
-}
-
-/** Seconds from a flag, else an environment variable, else a default; `allowZero` for "off". */
-function seconds(flag: string | undefined, flagName: string, env: NodeJS.ProcessEnv, envName: string, fallback: number, allowZero = false): number {
-  const [source, raw] = flag !== undefined ? [`-${flagName}`, flag] : env[envName] ? [envName, env[envName] as string] : [undefined, undefined];
-  if (source === undefined || raw === undefined) return fallback;
+/** Seconds from a test override when the flag is absent; fractional values allowed there. */
+function seconds(flagSeconds: number | undefined, env: NodeJS.ProcessEnv, envName: string): number {
+  if (flagSeconds !== undefined) return flagSeconds;
+  const raw = env[envName];
+  if (raw === undefined || raw === '') return 0;
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || (value === 0 && !allowZero)) {
-    throw new ConfigError(`${source} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, got '${raw}'`);
-  }
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0) throw new ConfigError(`${envName} must be a non-negative number of seconds, got '${raw}'`);
   return value;
 }
 
@@ -118,39 +84,42 @@ export function parseRegistryUri(raw: string): RegistryTarget {
 }
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, exists?: (path: string) => boolean): RegistratorConfig {
-  const { flags, positional } = parseFlags(argv);
-  if (positional.length !== 1) {
-    throw new ConfigError(positional.length === 0 ? 'missing the registry URI' : `expected one registry URI, got: ${positional.join(' ')}`);
+  let commandLine;
+  try {
+    commandLine = parseUpstreamCommandLine(REGISTRATOR_BINARY, argv, env);
+  } catch (error) {
+    if (error instanceof CommandLineError) throw new ConfigError(error.message, error.exitCode);
+    throw error;
   }
-  if (flags.has('internal') && !parseBoolean('internal', flags.get('internal'))) {
+  const unsupported = [...commandLine.parsed.flags.keys()].filter((name) => !IMPLEMENTED.has(name));
+  if (unsupported.length > 0) {
+    throw new ConfigError(`-${unsupported[0]} is a flag of ${commandLine.reference} that mesh-local's registrator does not implement`);
+  }
+  if (commandLine.given('internal') && !commandLine.bool('internal')) {
     throw new ConfigError('only -internal mode is supported: services are registered with their container IP and exposed port');
   }
-  parseBoolean('cleanup', flags.get('cleanup')); // accepted for compatibility; reconciling always cleans up
-  const deregister = flags.get('deregister');
+  const deregister = commandLine.string('deregister');
   if (deregister !== undefined && deregister !== 'always') {
     throw new ConfigError(`-deregister=${deregister} is not supported: services are always deregistered when their container stops`);
   }
+  // registrator.go's own checks, with its wording.
+  const ttl = commandLine.int('ttl') ?? 0;
+  const ttlRefresh = commandLine.int('ttl-refresh') ?? 0;
+  if ((ttl === 0) !== (ttlRefresh === 0)) throw new ConfigError('-ttl and -ttl-refresh must be specified together or not at all');
+  if (ttl > 0 && ttl <= ttlRefresh) throw new ConfigError('-ttl must be greater than -ttl-refresh');
+  const retryIntervalMs = commandLine.int('retry-interval') ?? 2000;
+  if (retryIntervalMs <= 0) throw new ConfigError('-retry-interval must be greater than 0');
 
-  const retryAttempts = flags.has('retry-attempts') ? parseInteger('-retry-attempts', flags.get('retry-attempts') as string) : -1;
-  const retryIntervalMs = flags.has('retry-interval') ? parseInteger('-retry-interval', flags.get('retry-interval') as string) : 2000;
-  if (retryIntervalMs <= 0) throw new ConfigError('-retry-interval must be a positive number of milliseconds');
-
-  const heartbeatSeconds = seconds(flags.get('ttl-refresh'), 'ttl-refresh', env, 'HEARTBEAT_SECONDS', 30);
-  const resyncSeconds = seconds(flags.get('resync'), 'resync', env, 'RESYNC_SECONDS', 30, true);
-  const ttlSeconds = flags.has('ttl') ? parseInteger('-ttl', flags.get('ttl') as string) : 90;
-  if (ttlSeconds <= 0) throw new ConfigError('-ttl must be a positive number of seconds');
-
-  const tags = flags.get('tags') ?? '';
   return {
-    registry: parseRegistryUri(positional[0] as string),
+    registry: parseRegistryUri(commandLine.positionals[0]!),
     dockerSocket: resolveDockerSocket(env, exists),
-    heartbeatMs: heartbeatSeconds * 1000,
-    resyncMs: resyncSeconds * 1000,
-    ttlSeconds,
-    retryAttempts,
+    heartbeatMs: seconds(commandLine.given('ttl-refresh') ? ttlRefresh : undefined, env, 'HEARTBEAT_SECONDS') * 1000,
+    resyncMs: seconds(commandLine.given('resync') ? commandLine.int('resync') : undefined, env, 'RESYNC_SECONDS') * 1000,
+    ttlSeconds: ttl,
+    retryAttempts: commandLine.int('retry-attempts') ?? 0,
     retryIntervalMs,
-    explicit: parseBoolean('explicit', flags.get('explicit')),
-    forceTags: tags
+    explicit: commandLine.bool('explicit'),
+    forceTags: (commandLine.string('tags') ?? '')
       .split(',')
       .map((tag) => tag.trim())
       .filter((tag) => tag !== ''),
@@ -161,6 +130,7 @@ export function createBackend(config: RegistratorConfig): RegistryBackend {
   if (config.registry.kind === 'consul') return new ConsulBackend(config.registry.baseUrl);
   return new EurekaBackend(config.registry.baseUrl, {
     renewalIntervalSecs: Math.max(1, Math.round(config.heartbeatMs / 1000)),
-    durationSecs: config.ttlSeconds,
+    // Eureka's own default lease when -ttl is not given.
+    durationSecs: config.ttlSeconds || 90,
   });
 }

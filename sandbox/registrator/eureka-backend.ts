@@ -1,6 +1,8 @@
 /**
  * Registers services with Eureka through its `/eureka/v2/apps` REST API, following the registrator
- * fork Istio's Eureka setup used (ijsnellf/registrator `eureka/eureka.go`): hostName and app are the
+ * fork Istio's Eureka setup used (ijsnellf/registrator `eureka/eureka.go` at 1a2bcfb, the image
+ * `ijsnellf/registrator:v7`): the same requests, a ping that never waits, renewals that re-register
+ * nothing; hostName and app are the
  * service name (Pilot uses hostName as the service's host), the instance ID is the registrator ID
  * with `:` replaced by `-`, metadata carries `istio.protocol` plus the `key|value` tags as labels.
  */
@@ -87,9 +89,12 @@ export class EurekaBackend implements RegistryBackend {
     return `${this.baseUrl}/apps/${encodeURIComponent(app)}/${encodeURIComponent(id)}`;
   }
 
-  async ping(): Promise<void> {
-    await this.apps();
-  }
+  /**
+   * Always succeeds without asking Eureka, as the fork's `Ping()` does (eureka/eureka.go, a TODO
+   * returning nil): `-retry-attempts` never waits for Eureka, so registrations made before it is up
+   * fail and only `-resync` tries them again.
+   */
+  async ping(): Promise<void> {}
 
   private async apps(): Promise<AppsDocument> {
     const response = await send({ url: `${this.baseUrl}/apps`, headers: { accept: 'application/json' }, timeoutMs: this.timeoutMs });
@@ -123,11 +128,8 @@ export class EurekaBackend implements RegistryBackend {
       timeoutMs: this.timeoutMs,
     });
     if (response.status === 200) return 'renewed';
-    // Eureka forgot the instance (its lease ran out, or Eureka restarted): register again, as Eureka clients do.
-    if (response.status === 404) {
-      await this.register(service);
-      return 'reregistered';
-    }
+    // The fork's Refresh() only logs a failed renewal (a 404 when Eureka forgot the instance):
+    // nothing registers it again but a resync (-resync), which re-posts every registration.
     throw new RegistryError(`renewing ${service.id}: ${summarize(response)}`, response.status);
   }
 

@@ -5,13 +5,15 @@
  * stand-ins and with real Consul and Eureka alike, and it accepts the command lines upstream's
  * compose files gave gliderlabs/registrator (see config.ts).
  *
- * Environment: DOCKER_SOCKET (else DOCKER_HOST=unix://..., else /var/run/docker.sock or
- * /tmp/docker.sock, whichever exists), HEARTBEAT_SECONDS (Eureka renewals, 30), RESYNC_SECONDS (30).
+ * Command line: upstream's (`/bin/registrator [options] <registry URI>`), parsed with the flag set
+ * of the registrator image this one stands in for (see config.ts). Environment: DOCKER_SOCKET
+ * (else DOCKER_HOST=unix://..., else /var/run/docker.sock or /tmp/docker.sock, whichever exists);
+ * for tests, HEARTBEAT_SECONDS and RESYNC_SECONDS where the flags are not given.
  */
 import { hostname as osHostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { runMain } from '../common/server.js';
-import { createBackend, parseConfig } from './config.js';
+import { ConfigError, createBackend, parseConfig } from './config.js';
 import { UnixSocketDockerClient, type DockerClient } from './docker.js';
 import type { RegistryBackend } from './registry.js';
 import { startRegistrator, type RunningRegistrator } from './registrator.js';
@@ -47,5 +49,14 @@ export async function start(options: MainOptions = {}): Promise<RunningRegistrat
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runMain('registrator', () => start());
+  let argvChecked = false;
+  try {
+    // Refuse a bad command line as registrator does (Go's flag package: the message, exit 2).
+    parseConfig(process.argv.slice(2), process.env);
+    argvChecked = true;
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(error instanceof ConfigError ? error.exitCode : 1);
+  }
+  if (argvChecked) runMain('registrator', () => start());
 }

@@ -44,10 +44,15 @@ afterEach(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+/** The image each registry's registrator stands in for: its flag set and retry rules. */
+const standsInFor = (argv: string[]) => ({
+  MESH_LOCAL_STANDS_IN: argv.at(-1)!.startsWith('eureka:') ? 'docker.io/ijsnellf/registrator:v7' : 'docker.io/gliderlabs/registrator:master',
+});
+
 async function startRegistrator(argv: string[], env: Record<string, string> = {}): Promise<RunningRegistrator> {
   const registrator = await start({
     argv,
-    env: { DOCKER_SOCKET: docker.socketPath, RESYNC_SECONDS: '60', ...env },
+    env: { DOCKER_SOCKET: docker.socketPath, ...standsInFor(argv), ...env },
     hostname: HOST,
     log: (line) => logs.push(line),
     reconnectMs: { initial: 20, max: 100 },
@@ -57,7 +62,7 @@ async function startRegistrator(argv: string[], env: Record<string, string> = {}
 }
 
 const consulArgs = () => ['-internal', '-retry-attempts=-1', `consul://127.0.0.1:${consul.port}`];
-const eurekaArgs = (ttl = 90) => ['-internal', '-retry-attempts=-1', `-ttl=${ttl}`, `eureka://127.0.0.1:${eureka.port}/eureka/v2`];
+const eurekaArgs = (ttl = 90, port = eureka.port) => ['-internal', '-retry-attempts=-1', `-ttl-refresh=${Math.max(1, Math.floor(ttl / 2))}`, `-ttl=${ttl}`, `eureka://127.0.0.1:${port}/eureka/v2`];
 
 async function catalog(name: string): Promise<Array<Record<string, unknown>>> {
   return (await (await fetch(`${consul.url}/v1/catalog/service/${name}`)).json()) as Array<Record<string, unknown>>;
@@ -196,7 +201,7 @@ describe('registrator with Consul', () => {
 
   it('fails to start when the Docker socket is not there', async () => {
     await expect(
-      start({ argv: consulArgs(), env: { DOCKER_SOCKET: join(tmp, 'missing.sock') }, hostname: HOST, log: () => undefined }),
+      start({ argv: consulArgs(), env: { DOCKER_SOCKET: join(tmp, 'missing.sock'), ...standsInFor(consulArgs()) }, hostname: HOST, log: () => undefined }),
     ).rejects.toThrow(/cannot subscribe to Docker events: .*missing\.sock/);
   });
 
@@ -206,7 +211,7 @@ describe('registrator with Consul', () => {
     await expect(
       start({
         argv: ['-retry-attempts=1', '-retry-interval=10', `consul://127.0.0.1:${closed.port}`],
-        env: { DOCKER_SOCKET: docker.socketPath },
+        env: { DOCKER_SOCKET: docker.socketPath, ...standsInFor(consulArgs()) },
         hostname: HOST,
         log: (line) => logs.push(line),
       }),
@@ -217,7 +222,8 @@ describe('registrator with Consul', () => {
 
 describe('registrator with Eureka', () => {
   it('a start event registers an UP instance with version and istio.protocol metadata; heartbeats keep it; die cancels it', async () => {
-    await startRegistrator(eurekaArgs(1), { HEARTBEAT_SECONDS: '0.2' });
+    // -ttl=2 -ttl-refresh=1: a renewal every second keeps a lease of two.
+    await startRegistrator(eurekaArgs(2));
     const details = fixture('consul-details-v1');
     docker.startContainer(details);
     await waitFor(async () => expect(await eurekaApp('DETAILS')).toHaveLength(1));
@@ -232,11 +238,11 @@ describe('registrator with Eureka', () => {
       port: { $: 9080, '@enabled': 'true' },
       metadata: { 'istio.protocol': 'http', version: 'v1' },
       dataCenterInfo: { '@class': 'com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo', name: 'MyOwn' },
-      leaseInfo: { durationInSecs: 1 },
+      leaseInfo: { durationInSecs: 2 },
     });
 
-    // The lease is 1 s: only heartbeats keep the instance past it.
-    await sleep(1600);
+    // The lease is 2 s: only heartbeats keep the instance past it.
+    await sleep(2600);
     const [renewed] = (await eurekaApp('DETAILS')) ?? [];
     const lease = renewed?.leaseInfo as { registrationTimestamp: number; lastRenewalTimestamp: number } | undefined;
     expect(lease?.lastRenewalTimestamp).toBeGreaterThan(lease?.registrationTimestamp ?? Infinity);
@@ -255,14 +261,56 @@ describe('registrator with Eureka', () => {
     expect((await eurekaApp('REVIEWS'))?.[0]).toMatchObject({ hostName: 'reviews', port: { $: 9080, '@enabled': 'true' }, metadata: { version: 'v2' } });
   });
 
-  it('registers an instance again when Eureka no longer knows it (heartbeat answered 404)', async () => {
+  it('re-registers nothing when a renewal gets 404, as the fork; the next resync puts the instance back', async () => {
     docker.put(fixture('consul-details-v1'));
-    await startRegistrator(eurekaArgs(), { HEARTBEAT_SECONDS: '0.1' });
+    const registrator = await startRegistrator(eurekaArgs(4));
     expect(await eurekaApp('DETAILS')).toHaveLength(1);
     const cancel = await fetch(`${eureka.url}/eureka/v2/apps/DETAILS/${HOST}-consul-details-v1-1-9080`, { method: 'DELETE' });
     expect(cancel.status).toBe(200);
-    await waitFor(async () => expect(await eurekaApp('DETAILS')).toHaveLength(1));
-    expect(logs).toContain(`re-registered ${HOST}:consul-details-v1-1:9080 (the registry had forgotten it)`);
+    await waitFor(() => expect(logs).toContainEqual(expect.stringMatching(/^heartbeat failed for .*consul-details-v1-1:9080: renewing .*404/)));
+    expect(await eurekaApp('DETAILS')).toBeUndefined();
+    await registrator.resync();
+    expect(await eurekaApp('DETAILS')).toHaveLength(1);
+    expect(logs).toContain(`re-registered ${HOST}:consul-details-v1-1:9080 (missing from the registry)`);
+  });
+
+  describe('with Eureka coming up after the registrator (one `compose up` of the whole stack)', () => {
+    /** A free port, closed: Eureka's Tomcat is not listening there yet. */
+    const latePort = async () => {
+      const probe = await startEureka({ port: 0, host: '127.0.0.1' });
+      await probe.close();
+      return probe.port;
+    };
+
+    it("starts at once (the fork's ping never waits) and drops the registrations Eureka refused", async () => {
+      const port = await latePort();
+      docker.put(fixture('consul-details-v1'));
+      await startRegistrator(eurekaArgs(90, port));
+      expect(logs).toContainEqual(expect.stringMatching(/^register failed for .*consul-details-v1-1:9080 \(not tried again: no -resync\)/));
+      const late = await startEureka({ port, host: '127.0.0.1' });
+      try {
+        await sleep(300);
+        expect(((await (await fetch(`${late.url}/eureka/v2/apps`, { headers: { accept: 'application/json' } })).json()) as any).applications.application).toEqual([]);
+      } finally {
+        await late.close();
+      }
+    });
+
+    it('registers them at the first resync after Eureka is up (-resync)', async () => {
+      const port = await latePort();
+      docker.put(fixture('consul-details-v1'));
+      await startRegistrator([...eurekaArgs(90, port).slice(0, -1), '-resync=1', eurekaArgs(90, port).at(-1)!]);
+      expect(logs).toContainEqual(expect.stringMatching(/^register failed for .*\(tried again at the next resync, in 1 s\)/));
+      const late = await startEureka({ port, host: '127.0.0.1' });
+      try {
+        await waitFor(async () => {
+          const response = await fetch(`${late.url}/eureka/v2/apps/DETAILS`, { headers: { accept: 'application/json' } });
+          expect(response.status).toBe(200);
+        }, 5000);
+      } finally {
+        await late.close();
+      }
+    });
   });
 
   it('cancels instances an earlier run left for containers that are gone', async () => {

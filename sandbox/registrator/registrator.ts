@@ -5,8 +5,11 @@
  *   running container, and reconcile the registry (drop what this host registered earlier for
  *   containers that are gone, e.g. while the registrator was down).
  * - On `start` register the container; on `die`, `stop` or `destroy` deregister it.
- * - Every `resyncMs`: list containers again, register missing ones, deregister vanished ones, and
- *   reconcile the registry (a restarted Consul or Eureka gets its registrations back).
+ * - A registration the registry refuses is dropped, as gliderlabs' bridge drops it: only a resync
+ *   tries it again.
+ * - Every `resyncMs` (registrator's `-resync`; off by default): list containers again, register
+ *   missing ones, deregister vanished ones, and reconcile the registry (a restarted Consul or
+ *   Eureka gets its registrations back).
  * - Every `heartbeatMs`, for registries with leases (Eureka): renew every registration.
  * - When the event stream ends or breaks: reconnect with exponential backoff, then resync, since
  *   events may have been missed meanwhile.
@@ -25,8 +28,9 @@ export interface RegistratorOptions {
   backend: RegistryBackend;
   /** First part of every service ID; the registrator container's host name. */
   hostname: string;
-  /** 0 turns periodic resync off. */
+  /** 0 turns periodic resync off (registrator's default). */
   resyncMs: number;
+  /** 0: no heartbeats (registrator's default without -ttl-refresh). */
   heartbeatMs: number;
   explicit?: boolean;
   forceTags?: string[];
@@ -104,7 +108,7 @@ class Registrator {
 
     this.eventsLoop = this.followEvents(events);
     if (this.options.resyncMs > 0) this.timers.push(setInterval(() => void this.requestResync(), this.options.resyncMs));
-    if (backend.needsHeartbeat) this.timers.push(setInterval(() => void this.requestHeartbeat(), this.options.heartbeatMs));
+    if (backend.needsHeartbeat && this.options.heartbeatMs > 0) this.timers.push(setInterval(() => void this.requestHeartbeat(), this.options.heartbeatMs));
   }
 
   async close(): Promise<void> {
@@ -177,15 +181,20 @@ class Registrator {
     }
     this.skipped.delete(containerId);
     for (const ignored of plan.ignored) this.log(`ignored ${short(containerId)} ${name} port ${ignored.port}: ${ignored.reason}`);
-    this.services.set(containerId, plan.services);
+    // As gliderlabs' bridge (bridge/bridge.go, add): only what the registry accepted is kept, so a
+    // refused registration gets no heartbeats and is tried again only by a resync (-resync).
+    const accepted: ServiceRegistration[] = [];
     for (const service of plan.services) {
       try {
         await this.options.backend.register(service);
+        accepted.push(service);
         this.log(`registered ${service.id} as ${service.name} at ${service.ip}:${service.port}${service.tags.length ? ` tags ${service.tags.join(',')}` : ''}`);
       } catch (error) {
-        this.log(`register failed for ${service.id} (retried at the next resync): ${message(error)}`);
+        const retry = this.options.resyncMs > 0 ? `tried again at the next resync, in ${this.options.resyncMs / 1000} s` : 'not tried again: no -resync';
+        this.log(`register failed for ${service.id} (${retry}): ${message(error)}`);
       }
     }
+    if (accepted.length > 0) this.services.set(containerId, accepted);
   }
 
   private async remove(containerId: string): Promise<void> {
