@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bookinfoApiSuite, starsFromHtml } from '../samples/bookinfo/api-suite.js';
 import { apiserverApiSuite } from '../sandbox/standins/apiserver-suite.js';
@@ -9,7 +8,7 @@ import { consulApiSuite } from '../sandbox/standins/consul-suite.js';
 import { eurekaApiSuite } from '../sandbox/standins/eureka-suite.js';
 import { pilotApiSuite, type PilotSuiteTarget } from '../sandbox/standins/pilot-suite.js';
 import { findIstioVersion } from '../src/model/istio-versions.js';
-import { startSandboxStack, untilAnswers, type TestStack } from './support/stack.js';
+import { eventually, startSandboxStack, untilAnswers, type TestStack } from './support/stack.js';
 
 const INSTANCES = ['productpage-v1', 'details-v1', 'ratings-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3'];
 
@@ -186,16 +185,4 @@ async function waitForRegistrations(registry: 'consul' | 'eureka', url: string):
   await eventually(async () => {
     expect((await registeredInstances(registry, url)).length).toBeGreaterThanOrEqual(INSTANCES.length);
   }, 60_000);
-}
-
-async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(500);
-    }
-  }
 }

@@ -11,6 +11,7 @@ import { HOST_PORT_NAMES } from '../src/model/mesh.js';
 import { dockerodeEngine } from '../src/runtime/docker-engine.js';
 import { runCli, temporaryDirectory } from './support/cli.js';
 import { containerLogs } from './support/docker.js';
+import { eventually } from './support/stack.js';
 
 const docker = new Docker();
 const engine = dockerodeEngine(docker);
@@ -262,16 +263,4 @@ function runProcess(argv: string[], env: Record<string, string>): Promise<{ code
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stderr }));
   });
-}
-
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(300);
-    }
-  }
 }

@@ -20,6 +20,7 @@ import {
 import { imageFacts } from '../../src/model/upstream/facts.js';
 import type { ImageFacts, ProgramFacts } from '../../src/model/upstream/types.js';
 import { STANDS_IN_ENV } from '../../src/model/image-sets.js';
+import { runMain } from './server.js';
 
 export interface UpstreamCommandLine {
   /** The upstream image reference this sandbox image replaces. */
@@ -71,8 +72,9 @@ export function parseUpstreamCommandLine(path: string, argv: readonly string[], 
 
 /**
  * Entry point of a stand-in: parses the command line as the upstream program would, refusing it
- * like the real one (its message on stderr, its exit code); then starts the program, logs when
- * it listens and stops cleanly on SIGTERM/SIGINT. A start failure exits 1 with the reason.
+ * like the real one (its message on stderr, its exit code); then starts the program as `runMain`
+ * does (a line when it listens, a clean stop on SIGTERM/SIGINT, exit 1 with the reason when it
+ * cannot start).
  */
 export function runUpstreamProgram(
   name: string,
@@ -94,20 +96,7 @@ export function runUpstreamProgram(
     console.log(`${name}: the mesh-local sandbox's stand-in for ${path} of ${commandLine.reference}; flags as upstream's, see src/model/upstream/`);
     process.exit(0);
   }
-  start(commandLine).then(
-    (running) => {
-      console.log(`${name}: ready${running.port ? ` on port ${running.port}` : ''}`);
-      const stop = () => {
-        running.close().finally(() => process.exit(0));
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    },
-    (error: unknown) => {
-      console.error(`${name}: cannot start: ${error instanceof Error ? error.message : String(error)}`);
-      process.exit(1);
-    },
-  );
+  runMain(name, () => start(commandLine));
 }
 
 /** `tcp://0.0.0.0:9091`, `0.0.0.0:9091`, `:9091` -> 9091; throws for anything else. */

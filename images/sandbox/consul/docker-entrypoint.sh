@@ -9,31 +9,22 @@
 # image already runs as an unprivileged user), setcap. /bin/consul is mesh-local's Consul stand-in.
 set -e
 
-interface_ip() {
-  ip -o -4 addr list "$1" 2>/dev/null | head -n1 | awk '{print $4}' | cut -d/ -f1
+# interface_option NAME INTERFACE: `-NAME=<the interface's first IPv4>`, or exit 1 when there is
+# none. The sandbox image has no iproute2, so setting either variable ends here.
+interface_option() {
+  address=$(ip -o -4 addr list "$2" 2>/dev/null | head -n1 | awk '{print $4}' | cut -d/ -f1)
+  if [ -z "$address" ]; then
+    echo "Could not find IP for interface '$2', exiting" >&2
+    exit 1
+  fi
+  echo "==> Found address '$address' for interface '$2', setting $1 option..." >&2
+  echo "-$1=$address"
 }
 
 CONSUL_BIND=
-if [ -n "$CONSUL_BIND_INTERFACE" ]; then
-  CONSUL_BIND_ADDRESS=$(interface_ip "$CONSUL_BIND_INTERFACE")
-  if [ -z "$CONSUL_BIND_ADDRESS" ]; then
-    echo "Could not find IP for interface '$CONSUL_BIND_INTERFACE', exiting"
-    exit 1
-  fi
-  CONSUL_BIND="-bind=$CONSUL_BIND_ADDRESS"
-  echo "==> Found address '$CONSUL_BIND_ADDRESS' for interface '$CONSUL_BIND_INTERFACE', setting bind option..."
-fi
-
+if [ -n "$CONSUL_BIND_INTERFACE" ]; then CONSUL_BIND=$(interface_option bind "$CONSUL_BIND_INTERFACE"); fi
 CONSUL_CLIENT=
-if [ -n "$CONSUL_CLIENT_INTERFACE" ]; then
-  CONSUL_CLIENT_ADDRESS=$(interface_ip "$CONSUL_CLIENT_INTERFACE")
-  if [ -z "$CONSUL_CLIENT_ADDRESS" ]; then
-    echo "Could not find IP for interface '$CONSUL_CLIENT_INTERFACE', exiting"
-    exit 1
-  fi
-  CONSUL_CLIENT="-client=$CONSUL_CLIENT_ADDRESS"
-  echo "==> Found address '$CONSUL_CLIENT_ADDRESS' for interface '$CONSUL_CLIENT_INTERFACE', setting client option..."
-fi
+if [ -n "$CONSUL_CLIENT_INTERFACE" ]; then CONSUL_CLIENT=$(interface_option client "$CONSUL_CLIENT_INTERFACE"); fi
 
 CONSUL_DATA_DIR=/consul/data
 CONSUL_CONFIG_DIR=/consul/config
