@@ -14,7 +14,7 @@ export const MESH_NETWORK_KEY = 'istio-mesh';
 
 export interface InjectOptions {
   policy: InjectionPolicy;
-  sidecar: Omit<SidecarSettings, 'pilotInDocument'>;
+  sidecar: Omit<SidecarSettings, 'pilotCondition'>;
   /**
    * Name of the running mesh's network (`<project>_mesh`), joined by every injected app so its
    * sidecar reaches pilot; `null` leaves networks alone.
@@ -79,7 +79,7 @@ export function injectSidecars(input: unknown, file: string, options: InjectOpti
 
     const ports = containerPorts(service, file, `services.${name}`);
     const profiles = readProfiles(service.profiles, file, `services.${name}.profiles`);
-    Object.assign(output, sidecarServices({ service: name, ports, profiles }, { ...options.sidecar, pilotInDocument: false }));
+    Object.assign(output, sidecarServices({ service: name, ports, profiles }, { ...options.sidecar, pilotCondition: undefined }));
     if (options.meshNetwork) {
       output[name] = joinNetwork(service, MESH_NETWORK_KEY, file, `services.${name}.networks`);
       joinedMeshNetwork = true;

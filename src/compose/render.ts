@@ -419,7 +419,7 @@ function appWithSidecar(ctx: RenderContext, app: AppService, pilot: ComposeServi
         registry: ctx.model.registry,
         images: { proxyInit: ctx.image('proxy-init'), proxy: ctx.image('proxy') },
         tracing: ctx.tracing,
-        pilotInDocument: { condition: readyCondition(pilot) },
+        pilotCondition: readyCondition(pilot),
       },
     ),
   };

@@ -30,8 +30,11 @@ export interface SidecarSettings {
   registry: RegistryKind;
   images: { proxyInit: string; proxy: string };
   tracing: boolean;
-  /** `depends_on` pilot with this condition when pilot is in the same Compose document, else `false`. */
-  pilotInDocument: { condition: DependsOnCondition } | false;
+  /**
+   * How the proxy waits for pilot (`service_healthy` where pilot's image can check itself), when
+   * pilot is in the same Compose document; `undefined` adds no `depends_on` on pilot.
+   */
+  pilotCondition: DependsOnCondition | undefined;
 }
 
 export function sidecarServiceNames(service: string): { init: string; proxy: string } {
@@ -85,7 +88,7 @@ export function sidecarServices(
     },
     depends_on: {
       [names.init]: { condition: 'service_completed_successfully' },
-      ...(settings.pilotInDocument ? { [PILOT_SERVICE]: settings.pilotInDocument } : {}),
+      ...(settings.pilotCondition ? { [PILOT_SERVICE]: { condition: settings.pilotCondition } } : {}),
     },
   };
   return { [names.init]: init, [names.proxy]: proxy };
