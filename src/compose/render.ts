@@ -278,7 +278,7 @@ function registry(ctx: RenderContext): Record<string, ComposeService> {
   const registrator = (server: ComposeService, args: string[]): ComposeService =>
     ctx.infra('registrator', 'registrator', {
       image: ctx.image(registratorImageKey(model.registry)),
-      command: [...args.slice(0, -1), `-resync=${REGISTRATOR_RESYNC_SECONDS}`, args.at(-1)!],
+      command: args,
       // Reads container events; never needs to write to the engine, nor any capability.
       volumes: ['/var/run/docker.sock:/tmp/docker.sock:ro'],
       cap_drop: ['ALL'],
@@ -304,7 +304,12 @@ function registry(ctx: RenderContext): Record<string, ComposeService> {
       consul,
       // -internal registers container IPs and exposed ports: pilot matches a sidecar to its
       // instances by IP, which is why the sidecar shares the app's network namespace.
-      [REGISTRATOR_SERVICE]: registrator(consul, ['-internal', '-retry-attempts=-1', `consul://consul:${CONSUL_PORT}`]),
+      [REGISTRATOR_SERVICE]: registrator(consul, [
+        '-internal',
+        '-retry-attempts=-1',
+        `-resync=${REGISTRATOR_RESYNC_SECONDS}`,
+        `consul://consul:${CONSUL_PORT}`,
+      ]),
     };
   }
   const eureka = ctx.infra(
@@ -327,6 +332,7 @@ function registry(ctx: RenderContext): Record<string, ComposeService> {
       '-retry-attempts=-1',
       '-ttl-refresh=30',
       '-ttl=90',
+      `-resync=${REGISTRATOR_RESYNC_SECONDS}`,
       `eureka://eureka:${EUREKA_PORT}/eureka/v2`,
     ]),
   };
