@@ -259,7 +259,7 @@ function controlPlane(ctx: RenderContext, registryServer: ComposeService): Recor
         // The image's entrypoint already passes --self-signed-ca.
         command: [
           `--grpc-port=${version.ca.grpcPort}`,
-          `--grpc-hostname=${version.ca.hostname}`,
+          `${version.ca.hostnameFlag}=${version.ca.hostnames.join(',')}`,
           `--kube-config=${KUBECONFIG_PATH}`,
           `${version.ca.storageNamespaceFlag}=${ISTIO_SYSTEM_NAMESPACE}`,
           ...version.ca.extraArgs,
@@ -268,7 +268,7 @@ function controlPlane(ctx: RenderContext, registryServer: ComposeService): Recor
         volumes: [istioConfigVolume],
         depends_on: { [CONFIG_INIT_SERVICE]: { condition: 'service_completed_successfully' } },
       },
-      [...new Set([CA_SERVICE, version.ca.hostname])],
+      [...new Set([CA_SERVICE, ...version.ca.hostnames])],
     ),
   };
 }

@@ -53,16 +53,22 @@ export interface IstioVersion {
     /** How pilot's mesh config points sidecars at Mixer. */
     meshConfigKeys: 'mixerAddress' | 'mixerCheckAndReportServer';
     /**
-     * Flag that sends Mixer's own traces to Zipkin. 0.6.0 has it too, besides a hidden,
-     * deprecated `--zipkinURL` that warns (mixer/cmd/mixs/cmd/server.go at both tags).
+     * Flag that sends Mixer's own traces to Zipkin: `--trace_zipkin_url` at both tags
+     * (pkg/tracing/options.go); 0.6.0 also has a hidden, deprecated `--zipkinURL` that warns.
      */
     zipkinFlag: '--trace_zipkin_url';
     /** CRDs Mixer's Kubernetes config store watches; the config-init job creates them. */
     crds: string[];
   };
   ca: {
-    /** Name the CA announces (`--grpc-hostname`) and the network alias it gets. */
-    hostname: string;
+    /** Names the CA answers to on the mesh network (its aliases) and names in its gRPC server certificate. */
+    hostnames: string[];
+    /**
+     * How istio_ca is given those names: 0.6.0 `--grpc-hostname` (one name); 0.8.0
+     * `--grpc-host-identities` (a list; its `--grpc-hostname` is a deprecated no-op,
+     * security/cmd/istio_ca/main.go at each tag).
+     */
+    hostnameFlag: '--grpc-hostname' | '--grpc-host-identities';
     grpcPort: number;
     /** Flag naming the namespace where the CA keeps its root secret. */
     storageNamespaceFlag: '--istio-ca-storage-namespace' | '--citadel-storage-namespace';
@@ -162,6 +168,7 @@ const V0_8_0: IstioVersion = {
     // proxy_debug keeps the v1 REST discovery path that v1alpha2 route rules use.
     proxy: 'docker.io/istio/proxy_debug:0.8.0',
     grafana: 'docker.io/istio/grafana:0.8.0',
+    // The 0.8.0 templates' own tag (install/consul/templates/istio.yaml.tmpl).
     zipkin: 'docker.io/openzipkin/zipkin:2.7',
     servicegraph: 'docker.io/istio/servicegraph:0.8.0',
     ...bookinfoImages('1.5.0'),
@@ -188,7 +195,9 @@ const V0_8_0: IstioVersion = {
     crds: MIXER_CRDS,
   },
   ca: {
-    hostname: 'citadel',
+    // Upstream's default is istio-ca,istio-citadel; mesh-local's service and alias are these.
+    hostnames: ['istio-ca', 'citadel'],
+    hostnameFlag: '--grpc-host-identities',
     grpcPort: 8060,
     storageNamespaceFlag: '--citadel-storage-namespace',
     extraArgs: ['--append-dns-names=true'],
@@ -205,6 +214,8 @@ const V0_6_0: IstioVersion = {
     'proxy-init': 'docker.io/istio/proxy_init:0.6.0',
     proxy: 'docker.io/istio/proxy_debug:0.6.0',
     grafana: 'docker.io/istio/grafana:0.6.0',
+    // Upstream's 0.6.0 files ran `openzipkin/zipkin:latest`, which has moved on; 2.6.0 is the tag
+    // upstream pinned next (istio/istio#4726, April 2018).
     zipkin: 'docker.io/openzipkin/zipkin:2.6.0',
     servicegraph: 'docker.io/istio/servicegraph:0.6.0',
     ...bookinfoImages('1.5.0'),
@@ -229,7 +240,8 @@ const V0_6_0: IstioVersion = {
     crds: MIXER_CRDS,
   },
   ca: {
-    hostname: 'istio-ca',
+    hostnames: ['istio-ca'],
+    hostnameFlag: '--grpc-hostname',
     grpcPort: 8060,
     // Its default is istio-system already; passed to say where the root lives.
     storageNamespaceFlag: '--istio-ca-storage-namespace',

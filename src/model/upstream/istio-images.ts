@@ -655,7 +655,7 @@ const ISTIO_CA_FLAGS_0_8: FlagFacts[] = [
   { name: 'max-workload-cert-ttl', kind: 'duration', default: '2160h0m0s' },
   { name: 'workload-cert-grace-period-ratio', kind: 'float', default: '0.5' },
   { name: 'workload-cert-min-grace-period', kind: 'duration', default: '10m0s' },
-  // Deprecated in favour of --grpc-host-identities, still read.
+  // "DEPRECATED, use --grpc-host-identites.": parsed, but nothing reads it (main.go 111, 223).
   { name: 'grpc-hostname', kind: 'string', default: 'istio-ca' },
   { name: 'grpc-host-identities', kind: 'string', default: 'istio-ca,istio-citadel' },
   { name: 'grpc-port', kind: 'int', default: '8060' },
