@@ -165,7 +165,9 @@ async function meshReadiness(
   httpGet: HttpGet,
   signal: AbortSignal,
 ): Promise<Check> {
-  const healthy: ServiceState = 'healthy';
+  // While the mesh check is pending: `healthy` only when Docker's healthcheck says so; a service
+  // without one (its upstream image has no tool for it) is just `running`.
+  const healthy: ServiceState = container.health === 'healthy' ? 'healthy' : 'running';
   const probe = async (url: string | undefined, accept: (status: number, body: string) => boolean, what: string): Promise<Check> => {
     if (!url) return { state: healthy, detail: `${what}: not published yet` };
     try {
