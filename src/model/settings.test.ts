@@ -153,6 +153,14 @@ describe('validation reports every problem with its source', () => {
 });
 
 describe('buildModel', () => {
+  it('refuses image references Docker would refuse, with its reason', () => {
+    const issues = issuesOf({ flags: { image: ['pilot=UPPER:tag', 'mixer=foo:bar:baz', 'ca=my.registry:5000/team/ca@sha256:' + 'a'.repeat(64)] } });
+    expect(issues).toEqual([
+      expect.objectContaining({ path: 'images.pilot', message: expect.stringContaining("'UPPER:tag' is not an image reference (invalid reference format: repository name must be lowercase)") }),
+      expect.objectContaining({ path: 'images.mixer', message: expect.stringContaining("'foo:bar:baz' is not an image reference (invalid reference format)") }),
+    ]);
+  });
+
   it('resolves images through the mirror, with overrides taken literally', () => {
     const { settings } = resolve({ flags: { imageMirror: 'mirror.local:5000', image: ['ca=my/ca:dev'], bookinfo: true } });
     const model = buildModel(settings);

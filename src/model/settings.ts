@@ -1,3 +1,4 @@
+import { parseFamiliarName } from '@swimlane/docker-reference';
 import { isIP } from 'node:net';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { bookinfoApps } from './bookinfo.js';
@@ -243,7 +244,8 @@ function applyRules(settings: Settings, sources: Record<string, string>, issues:
     if (missing.length > 0) {
       settings.addons = settings.addons.filter((addon) => !missing.includes(addon));
       warnings.push(
-        `the sandbox image set has no ${missing.join(', ')}: no reachable source ships them and mesh-local does not fake them; left out`,
+        `the sandbox image set has no ${missing.join(', ')}: no reachable source ships them and mesh-local does not fake them; left out` +
+          (missing.includes('zipkin') ? ' (without zipkin, Mixer and the sidecars are not told to send traces)' : ''),
       );
     }
   }
@@ -429,9 +431,19 @@ function parseMirror(raw: unknown): Parsed<string> {
   return fail(`expected a registry host with an optional path, such as mirror.local:5000, found '${String(raw)}'`);
 }
 
+/**
+ * An image reference as Docker reads it (distribution/reference's grammar, with Docker's messages,
+ * through @swimlane/docker-reference): `UPPER:tag` or `a:b:c` would only fail at `up`, when the
+ * engine refuses to pull them.
+ */
 function parseImageReference(raw: unknown): Parsed<string> {
-  if (typeof raw === 'string' && /^[a-zA-Z0-9][a-zA-Z0-9._:/@-]*$/.test(raw)) return ok(raw);
-  return fail(`expected an image reference such as docker.io/istio/pilot:0.8.0, found '${String(raw)}'`);
+  if (typeof raw !== 'string') return fail(`expected an image reference such as docker.io/istio/pilot:0.8.0, found ${describeType(raw)}`);
+  try {
+    parseFamiliarName(raw);
+    return ok(raw);
+  } catch (error) {
+    return fail(`'${raw}' is not an image reference (${error instanceof Error ? error.message : String(error)}); expected one such as docker.io/istio/pilot:0.8.0`);
+  }
 }
 
 function parsePort(raw: unknown): Parsed<number> {
