@@ -71,16 +71,11 @@ export function parseUpstreamCommandLine(path: string, argv: readonly string[], 
 }
 
 /**
- * Entry point of a stand-in: parses the command line as the upstream program would, refusing it
- * like the real one (its message on stderr, its exit code); then starts the program as `runMain`
- * does (a line when it listens, a clean stop on SIGTERM/SIGINT, exit 1 with the reason when it
- * cannot start).
+ * This process's command line, parsed as the upstream program at `path` would parse it; when that
+ * program would refuse it, exits as it does (its message on stderr, its exit code). `--help`
+ * prints what the stand-in is and exits 0.
  */
-export function runUpstreamProgram(
-  name: string,
-  path: string,
-  start: (commandLine: UpstreamCommandLine) => Promise<{ close(): Promise<void>; port?: number }>,
-): void {
+export function readUpstreamCommandLine(name: string, path: string): UpstreamCommandLine {
   let commandLine: UpstreamCommandLine;
   try {
     commandLine = parseUpstreamCommandLine(path, process.argv.slice(2), process.env);
@@ -96,6 +91,20 @@ export function runUpstreamProgram(
     console.log(`${name}: the mesh-local sandbox's stand-in for ${path} of ${commandLine.reference}; flags as upstream's, see src/model/upstream/`);
     process.exit(0);
   }
+  return commandLine;
+}
+
+/**
+ * Entry point of a stand-in: reads the command line as the upstream program would
+ * (`readUpstreamCommandLine`), then starts the program as `runMain` does (a line when it listens,
+ * a clean stop on SIGTERM/SIGINT, exit 1 with the reason when it cannot start).
+ */
+export function runUpstreamProgram(
+  name: string,
+  path: string,
+  start: (commandLine: UpstreamCommandLine) => Promise<{ close(): Promise<void>; port?: number }>,
+): void {
+  const commandLine = readUpstreamCommandLine(name, path);
   runMain(name, () => start(commandLine));
 }
 

@@ -17,8 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { parseUpstreamCommandLine, type UpstreamCommandLine } from '../common/upstream-cli.js';
-import { CommandLineError } from '../../src/model/upstream/command-line.js';
+import { readUpstreamCommandLine, type UpstreamCommandLine } from '../common/upstream-cli.js';
 
 export const PILOT_AGENT = '/usr/local/bin/pilot-agent';
 const TEMPLATE = '/etc/mesh-local/nginx.conf.template';
@@ -128,14 +127,12 @@ async function run(options: AgentOptions): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  try {
-    const options = optionsFromCommandLine(parseUpstreamCommandLine(PILOT_AGENT, process.argv.slice(2), process.env));
-    run(options).catch((error: unknown) => {
+  // Not runMain: the stand-in lives as long as its nginx child, not as a server of its own.
+  const commandLine = readUpstreamCommandLine('pilot-agent stand-in', PILOT_AGENT);
+  Promise.resolve()
+    .then(() => run(optionsFromCommandLine(commandLine)))
+    .catch((error: unknown) => {
       console.error(`pilot-agent stand-in: cannot start: ${error instanceof Error ? error.message : String(error)}`);
       process.exit(1);
     });
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exit(error instanceof CommandLineError ? error.exitCode : 1);
-  }
 }

@@ -121,9 +121,8 @@ export class ConsulBackend implements RegistryBackend {
   }
 
   /** Consul keeps agent registrations without renewal; registering again is harmless. */
-  async heartbeat(service: ServiceRegistration): Promise<'renewed' | 'reregistered'> {
+  async heartbeat(service: ServiceRegistration): Promise<void> {
     await this.register(service);
-    return 'renewed';
   }
 
   async reconcile(hostname: string, services: ServiceRegistration[]): Promise<ReconcileResult> {

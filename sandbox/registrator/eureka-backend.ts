@@ -121,13 +121,13 @@ export class EurekaBackend implements RegistryBackend {
     if (response.status !== 200 && response.status !== 404) throw new RegistryError(`deregistering ${id}: ${summarize(response)}`, response.status);
   }
 
-  async heartbeat(service: ServiceRegistration): Promise<'renewed' | 'reregistered'> {
+  async heartbeat(service: ServiceRegistration): Promise<void> {
     const response = await send({
       method: 'PUT',
       url: this.instanceUrl(eurekaAppName(service), eurekaInstanceId(service)),
       timeoutMs: this.timeoutMs,
     });
-    if (response.status === 200) return 'renewed';
+    if (response.status === 200) return;
     // The fork's Refresh() only logs a failed renewal (a 404 when Eureka forgot the instance):
     // nothing registers it again but a resync (-resync), which re-posts every registration.
     throw new RegistryError(`renewing ${service.id}: ${summarize(response)}`, response.status);

@@ -13,12 +13,14 @@
 import { hostname as osHostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { runMain } from '../common/server.js';
-import { ConfigError, createBackend, parseConfig } from './config.js';
+import { ConfigError, createBackend, parseConfig, type RegistratorConfig } from './config.js';
 import { UnixSocketDockerClient, type DockerClient } from './docker.js';
 import type { RegistryBackend } from './registry.js';
 import { startRegistrator, type RunningRegistrator } from './registrator.js';
 
 export interface MainOptions {
+  /** The configuration, already read (else it is read from argv and env). */
+  config?: RegistratorConfig;
   /** Arguments after the program name; defaults to process.argv. */
   argv?: string[];
   env?: NodeJS.ProcessEnv;
@@ -32,7 +34,7 @@ export interface MainOptions {
 }
 
 export async function start(options: MainOptions = {}): Promise<RunningRegistrator> {
-  const config = parseConfig(options.argv ?? process.argv.slice(2), options.env ?? process.env);
+  const config = options.config ?? parseConfig(options.argv ?? process.argv.slice(2), options.env ?? process.env);
   return startRegistrator({
     docker: options.docker ?? new UnixSocketDockerClient(config.dockerSocket),
     backend: options.backend ?? createBackend(config),
@@ -49,14 +51,13 @@ export async function start(options: MainOptions = {}): Promise<RunningRegistrat
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  let argvChecked = false;
+  let config: RegistratorConfig;
   try {
-    // Refuse a bad command line as registrator does (Go's flag package: the message, exit 2).
-    parseConfig(process.argv.slice(2), process.env);
-    argvChecked = true;
+    config = parseConfig(process.argv.slice(2), process.env);
   } catch (error) {
+    // Refused as registrator refuses it: the message and its exit code (Go's flag package: 2).
     console.error(error instanceof Error ? error.message : String(error));
     process.exit(error instanceof ConfigError ? error.exitCode : 1);
   }
-  if (argvChecked) runMain('registrator', () => start());
+  runMain('registrator', () => start({ config }));
 }

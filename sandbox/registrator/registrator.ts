@@ -241,8 +241,7 @@ class Registrator {
     await Promise.all(
       this.registered().map(async (service) => {
         try {
-          const outcome = await this.options.backend.heartbeat(service);
-          if (outcome === 'reregistered') this.log(`re-registered ${service.id} (the registry had forgotten it)`);
+          await this.options.backend.heartbeat(service);
         } catch (error) {
           this.log(`heartbeat failed for ${service.id}: ${message(error)}`);
         }

@@ -21,8 +21,8 @@ export interface RegistryBackend {
   register(service: ServiceRegistration): Promise<void>;
   /** Removes a registration; one the registry does not know is not an error. */
   deregister(service: ServiceRegistration): Promise<void>;
-  /** Renews a registration; registers it again if the registry forgot it. */
-  heartbeat(service: ServiceRegistration): Promise<'renewed' | 'reregistered'>;
+  /** Renews a registration; rejects when the registry does not (a forgotten one waits for a resync). */
+  heartbeat(service: ServiceRegistration): Promise<void>;
   /**
    * Makes the registry match `services` for what this host owns: registers what is missing and
    * removes registrations made from `hostname` that are not in the list.

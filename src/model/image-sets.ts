@@ -1,5 +1,6 @@
+import { posix } from 'node:path';
 import type { ImageKey, ImageTable } from './images.js';
-import { ISTIO_VERSIONS } from './istio-versions.js';
+import { ISTIO_VERSIONS, type IstioVersion } from './istio-versions.js';
 
 /**
  * Two image sets run the same Compose document: the same services, entrypoints, commands,
@@ -73,10 +74,18 @@ export interface SandboxImage {
 /** What every image built on the Node.js runtime has (Debian's packages). */
 const RUNTIME_TOOLS = ['sh', 'env', 'grep', 'cat', 'curl', 'wget', 'openssl', 'node'];
 
-const ISTIO_REFERENCES = (key: ImageKey) => ISTIO_VERSIONS.map((version) => ({ version: version.version, upstream: version.images[key] }));
+/** The upstream reference of an image key at each Istio version, with the version. */
+const ISTIO_REFERENCES = (key: ImageKey): Array<{ version: IstioVersion; upstream: string }> =>
+  ISTIO_VERSIONS.map((version) => ({ version, upstream: version.images[key] }));
 const ONLY_VERSION = ISTIO_VERSIONS[0]!;
 
-function standin(name: string, upstream: string, programs: Record<string, string>, description: string, extra: Partial<SandboxImage> & { env?: Record<string, string>; files?: Record<string, string> } = {}): SandboxImage {
+function standin(
+  name: string,
+  upstream: string,
+  programs: Record<string, string>,
+  description: string,
+  extra: Pick<NodeProgramBuild, 'env' | 'files'> = {},
+): SandboxImage {
   const tag = tagFor(upstream);
   return {
     reference: `mesh-local/${name}-standin:${tag}`,
@@ -84,13 +93,7 @@ function standin(name: string, upstream: string, programs: Record<string, string
     nature: 'stand-in',
     description,
     tools: RUNTIME_TOOLS,
-    build: {
-      kind: 'node-program',
-      programs,
-      ...(extra.files ? { files: extra.files } : {}),
-      ...(extra.env ? { env: extra.env } : {}),
-    },
-    ...(extra.cmdOverride ? { cmdOverride: extra.cmdOverride } : {}),
+    build: { kind: 'node-program', programs, ...extra },
   };
 }
 
@@ -203,22 +206,22 @@ export const SANDBOX_IMAGES: readonly SandboxImage[] = [
   ),
   ...ISTIO_REFERENCES('proxy-init').map(
     ({ version, upstream }): SandboxImage => ({
-      reference: `mesh-local/proxy-init:${version}-sandbox`,
+      reference: `mesh-local/proxy-init:${version.version}-sandbox`,
       standsInFor: upstream,
       nature: 'real',
-      description: `Debian's iptables, run by ${basename(ISTIO_VERSIONS.find((entry) => entry.version === version)!.init.scriptPath)} with upstream's options: REDIRECT to 15001, uid 1337 let through`,
+      description: `Debian's iptables, run by ${posix.basename(version.init.scriptPath)} with upstream's options: REDIRECT to 15001, uid 1337 let through`,
       tools: ['sh', 'grep', 'iptables', 'iptables-save', 'iptables-restore'],
       build: {
         kind: 'dockerfile',
         dir: 'images/sandbox/proxy-init',
         from: 'base',
-        args: { SCRIPT_PATH: ISTIO_VERSIONS.find((entry) => entry.version === version)!.init.scriptPath },
+        args: { SCRIPT_PATH: version.init.scriptPath },
       },
     }),
   ),
   ...ISTIO_REFERENCES('proxy').map(
     ({ version, upstream }): SandboxImage => ({
-      reference: `mesh-local/proxy:${version}-sandbox`,
+      reference: `mesh-local/proxy:${version.version}-sandbox`,
       standsInFor: upstream,
       nature: 'real',
       description: "Debian's nginx in Envoy's place, started by a pilot-agent stand-in: forwards by Host, logs every request",
@@ -241,10 +244,6 @@ export const SANDBOX_IMAGES: readonly SandboxImage[] = [
   bookinfo('reviews-v2', 'reviews', { SERVICE_VERSION: 'v2', ENABLE_RATINGS: 'true', STAR_COLOR: 'black' }),
   bookinfo('reviews-v3', 'reviews', { SERVICE_VERSION: 'v3', ENABLE_RATINGS: 'true', STAR_COLOR: 'red' }),
 ];
-
-function basename(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
-}
 
 /** Addons the sandbox set cannot run, because no reachable source ships them. */
 export const SANDBOX_MISSING_ADDONS = ['grafana', 'zipkin', 'servicegraph'] as const;

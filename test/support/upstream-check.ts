@@ -72,12 +72,13 @@ function unescapeCompose(text: string): string {
   return text.replaceAll('$$', '$');
 }
 
-function checkInvocation(argv: string[], facts: ImageFacts, files: RenderedFile[], service: ComposeService, report: (problem: string) => void): void {
+/** `service` gives the bind mounts a `sh FILE` is looked up through; scripts' own commands have none. */
+function checkInvocation(argv: string[], facts: ImageFacts, files: RenderedFile[], service: ComposeService | undefined, report: (problem: string) => void): void {
   const [command, ...args] = argv as [string, ...string[]];
   if (SHELLS.has(command)) {
     if (!hasCommand(facts, 'sh')) return report(`runs ${command}, which ${facts.reference} has not`);
     if (args[0] === '-c') return checkScript(args[1] ?? '', args.slice(3), facts, report);
-    const script = args[0] ? mountedFile(args[0], service, files) : undefined;
+    const script = args[0] && service ? mountedFile(args[0], service, files) : undefined;
     if (!script) return report(`runs the script ${args[0]}, which is not a rendered file it mounts`);
     return checkScript(script, args.slice(1), facts, report);
   }
@@ -130,7 +131,7 @@ function checkScript(script: string, args: string[], facts: ImageFacts, report: 
     if (command === undefined || command.includes('$') || SHELL_BUILTINS.has(command) || functions.has(command)) continue;
     const argv = words.flatMap((word) => (word === SCRIPT_ARGUMENTS ? args : [word]));
     if (findProgram(facts, command)) {
-      checkInvocation(argv, facts, [], {} as ComposeService, report);
+      checkInvocation(argv, facts, [], undefined, report);
     } else if (!hasCommand(facts, command)) {
       report(`its script runs ${command}, which ${facts.reference} has not`);
     }
