@@ -189,6 +189,7 @@ const KUBE_APISERVER_FLAGS: FlagFacts[] = [
       { name: 'admission-control', kind: 'stringSlice', default: '[AlwaysAdmit]' },
       { name: 'admission-control-config-file', kind: 'string' },
       { name: 'advertise-address', kind: 'ip' },
+      // kube-apiserver's flag for pods' security context; mesh-local never passes it and runs no privileged container.
       { name: 'allow-privileged', kind: 'bool' },
       { name: 'alsologtostderr', kind: 'bool' },
       { name: 'anonymous-auth', kind: 'bool', default: 'true' },
