@@ -1,18 +1,16 @@
 #!/usr/bin/env bash
-# Makes a Docker Engine and a Compose CLI available, or explains how to get them.
+# Makes a Docker Engine and both Compose CLIs available, or explains how to get them.
 #  - `docker info` answers: use that engine as it is.
-#  - Debian, as root: apt-get install docker.io docker-compose, start dockerd in the background,
-#    and wait until it answers.
+#  - Debian, as root: apt-get install docker.io, start dockerd in the background, and wait until
+#    it answers.
+#  - Compose v2 and v1: scripts/ensure-compose.sh, once the docker CLI is there.
 # Safe to run again at any time; it never starts a second dockerd.
 set -euo pipefail
 
 log() { printf 'ensure-docker: %s\n' "$*" >&2; }
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/mesh-local-dockerd.log}
 WAIT_SECONDS=${DOCKERD_WAIT_SECONDS:-60}
-
-have_compose() {
-  docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1
-}
+ENSURE_COMPOSE="$(dirname "${BASH_SOURCE[0]}")/ensure-compose.sh"
 
 can_install() {
   [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1
@@ -28,14 +26,7 @@ apt_install() {
 }
 
 if docker info >/dev/null 2>&1; then
-  if ! have_compose; then
-    if can_install; then apt_install docker-compose; else
-      log "the engine answers but neither 'docker compose' nor 'docker-compose' is installed"
-      log "install one: https://docs.docker.com/compose/install/"
-      exit 1
-    fi
-  fi
-  exit 0
+  exec bash "$ENSURE_COMPOSE"
 fi
 
 if ! can_install; then
@@ -47,10 +38,10 @@ fi
 
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
-command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
 # iptables and the kernel module tools are what dockerd and the sidecar init steps rely on.
 command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+bash "$ENSURE_COMPOSE"
 
 if [ -n "${DOCKER_HOST:-}" ]; then
   log "DOCKER_HOST=$DOCKER_HOST does not answer; unset it to use a local dockerd"
