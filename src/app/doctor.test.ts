@@ -3,11 +3,13 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DockerUnreachableError } from '../errors.js';
+import { DockerUnreachableError, PreflightError } from '../errors.js';
 import { defaultSettings } from '../model/settings.js';
 import {
   DEFAULT_MIN_FREE_BYTES,
+  MIN_COMPOSE_VERSION,
   REQUIRED_KERNEL_MODULES,
+  compareVersions,
   doctorPorts,
   formatDoctorReport,
   freeDiskBytes,
@@ -57,7 +59,7 @@ describe('runDoctor', () => {
     ]);
     expect(formatDoctorReport(report).split('\n').slice(0, 3)).toEqual([
       'ok    Docker Engine 20.10.24',
-      'ok    Compose 2.24.5 (docker compose, v2 plugin)',
+      'ok    Compose 2.24.5 (docker compose, v2 plugin, the default with MESH_LOCAL_COMPOSE unset)',
       'ok    kernel module overlay loaded',
     ]);
   });
@@ -93,13 +95,60 @@ describe('runDoctor', () => {
     expect(report.ok).toBe(false);
     const check = byName(report.checks, 'Compose');
     expect(check.status).toBe('fail');
-    expect(check.fix).toMatch(/docker-compose/);
-    expect(check.fix).toMatch(/plugin/);
+    expect(check.fix).toContain('Compose v2');
+    expect(check.fix).toContain('scripts/ensure-compose.sh');
   });
 
-  it('compose v1 is reported as such', async () => {
-    const report = await runDoctor(fakeDeps({ detectCompose: async () => ({ command: ['docker-compose'], major: 1, version: '1.29.2' }) }));
-    expect(byName(report.checks, 'Compose').detail).toBe('1.29.2 (docker-compose, v1 standalone)');
+  it('compose v1 chosen by MESH_LOCAL_COMPOSE is reported as such', async () => {
+    const report = await runDoctor(
+      fakeDeps({ detectCompose: async () => ({ command: ['docker-compose'], major: 1, version: '1.29.2', chosen: 'v1' }) }),
+    );
+    expect(byName(report.checks, 'Compose')).toEqual({
+      name: 'Compose',
+      status: 'ok',
+      detail: '1.29.2 (docker-compose, v1 standalone, selected by MESH_LOCAL_COMPOSE=v1)',
+    });
+  });
+
+  it("Debian 13's docker-compose is v2 under the standalone name", async () => {
+    const report = await runDoctor(fakeDeps({ detectCompose: async () => ({ command: ['docker-compose'], major: 2, version: '2.26.1-4' }) }));
+    expect(byName(report.checks, 'Compose').detail).toBe('2.26.1-4 (docker-compose, v2 standalone, the default with MESH_LOCAL_COMPOSE unset)');
+  });
+
+  it('refuses Compose older than 1.29.0, saying what the rendered files need and how to get v2', async () => {
+    expect(MIN_COMPOSE_VERSION).toBe('1.29.0');
+    const report = await runDoctor(fakeDeps({ detectCompose: async () => ({ command: ['docker-compose'], major: 1, version: '1.28.6' }) }));
+    expect(report.ok).toBe(false);
+    const check = byName(report.checks, 'Compose');
+    expect(check.status).toBe('fail');
+    expect(check.detail).toBe(
+      '1.28.6 (docker-compose, v1 standalone, the default with MESH_LOCAL_COMPOSE unset) is older than 1.29.0, ' +
+        'the first to accept `depends_on: condition: service_completed_successfully`, which the rendered files use',
+    );
+    expect(check.fix).toContain('bash scripts/ensure-compose.sh');
+    expect(check.fix).toContain('apt-get install docker-compose');
+    expect(formatDoctorReport({ checks: [check], ok: false })).toMatch(/^FAIL {2}Compose: 1\.28\.6 .* — fix: install Compose v2: /);
+  });
+
+  it('accepts exactly 1.29.0', async () => {
+    const report = await runDoctor(fakeDeps({ detectCompose: async () => ({ command: ['docker-compose'], major: 1, version: '1.29.0' }) }));
+    expect(byName(report.checks, 'Compose').status).toBe('ok');
+  });
+
+  it('a variant chosen by MESH_LOCAL_COMPOSE that is missing fails with the error and its hint', async () => {
+    const report = await runDoctor(
+      fakeDeps({
+        detectCompose: () =>
+          Promise.reject(new PreflightError('MESH_LOCAL_COMPOSE=v1 chose Compose v1 (`docker-compose`), but it does not run here', { hint: 'install docker-compose 1.29' })),
+      }),
+    );
+    expect(report.ok).toBe(false);
+    expect(byName(report.checks, 'Compose')).toEqual({
+      name: 'Compose',
+      status: 'fail',
+      detail: 'MESH_LOCAL_COMPOSE=v1 chose Compose v1 (`docker-compose`), but it does not run here',
+      fix: 'install docker-compose 1.29',
+    });
   });
 
   it('a missing module warns with a modprobe fix; the report stays ok', async () => {
@@ -195,6 +244,18 @@ describe('runDoctor', () => {
     });
     const custom = await runDoctor(fakeDeps({ freeDiskBytes: async () => 1.5 * GiB, minFreeBytes: GiB }));
     expect(byName(custom.checks, 'disk space at /var/lib/docker').status).toBe('ok');
+  });
+});
+
+describe('compareVersions', () => {
+  it('compares release numbers and ignores Debian revisions and pre-release suffixes', () => {
+    expect(compareVersions('2.26.1-4', '1.29.0')).toBe(1);
+    expect(compareVersions('1.29.2', '1.29.0')).toBe(1);
+    expect(compareVersions('1.29.0', '1.29.0')).toBe(0);
+    expect(compareVersions('1.29', '1.29.0')).toBe(0);
+    expect(compareVersions('1.28.6', '1.29.0')).toBe(-1);
+    expect(compareVersions('1.9.0', '1.29.0')).toBe(-1);
+    expect(compareVersions('1.29.0-rc1', '1.29.0')).toBe(0);
   });
 });
 

@@ -4,7 +4,7 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { MeshLocalError } from '../errors.js';
 import { publishedPortNames, type Settings } from '../model/settings.js';
-import type { ComposeVariant } from '../runtime/compose-cli.js';
+import { COMPOSE_ENV, type ComposeVariant } from '../runtime/compose-cli.js';
 
 /**
  * `doctor`: checks this host can run a stack before `up` tries to. Every dependency is injected,
@@ -33,6 +33,7 @@ export interface HostPortToCheck {
 export interface DoctorDeps {
   /** Rejects when the Engine cannot be reached. */
   engineVersion(): Promise<string>;
+  /** The variant `MESH_LOCAL_COMPOSE` selects; rejects when the chosen one is missing or the value is bad. */
   detectCompose(): Promise<ComposeVariant | undefined>;
   kernelModules(): Promise<KernelModules>;
   isPortFree(host: string, port: number): Promise<boolean>;
@@ -104,18 +105,66 @@ async function checkEngine(deps: DoctorDeps): Promise<DoctorCheck> {
   }
 }
 
+/**
+ * The oldest Compose that accepts what the rendered and injected files use: `depends_on` with
+ * `condition: service_completed_successfully` (sidecars wait for their init step, the control
+ * plane for the config job). docker/compose's CHANGELOG.md, 1.29.0 (2021-04-06): "Add a
+ * `depends_on` condition to wait for successful service completion" (PR #8122, commit 4daad056c,
+ * which added the value to compose/config/compose_spec.json); 1.28.6's schema refuses it. Every
+ * v2 release accepts it.
+ */
+export const MIN_COMPOSE_VERSION = '1.29.0';
+
+const INSTALL_COMPOSE_V2 =
+  'install Compose v2: on Debian 12 or 13 as root, `bash scripts/ensure-compose.sh` from a mesh-local checkout (`make engine` runs it; ' +
+  'on Debian 13 `apt-get install docker-compose` is enough), elsewhere https://docs.docker.com/compose/install/';
+
 async function checkCompose(deps: DoctorDeps): Promise<DoctorCheck> {
-  const variant = await deps.detectCompose().catch(() => undefined);
+  let variant: ComposeVariant | undefined;
+  try {
+    variant = await deps.detectCompose();
+  } catch (error) {
+    // MESH_LOCAL_COMPOSE chose a variant that is not here, or has a bad value.
+    return {
+      name: 'Compose',
+      status: 'fail',
+      detail: messageOf(error),
+      fix: error instanceof MeshLocalError && error.hint ? error.hint : `unset ${COMPOSE_ENV}`,
+    };
+  }
   if (!variant) {
     return {
       name: 'Compose',
       status: 'fail',
       detail: 'neither `docker compose` nor `docker-compose` runs',
-      fix: 'install the Compose plugin (the docker-compose-plugin package) or the standalone docker-compose',
+      fix: INSTALL_COMPOSE_V2,
     };
   }
-  const kind = variant.major === 2 ? 'v2 plugin' : 'v1 standalone';
-  return { name: 'Compose', status: 'ok', detail: `${variant.version} (${variant.command.join(' ')}, ${kind})` };
+  const kind = `v${variant.major} ${variant.command.length > 1 ? 'plugin' : 'standalone'}`;
+  const selected = variant.chosen ? `selected by ${COMPOSE_ENV}=${variant.chosen}` : `the default with ${COMPOSE_ENV} unset`;
+  const detail = `${variant.version} (${variant.command.join(' ')}, ${kind}, ${selected})`;
+  if (compareVersions(variant.version, MIN_COMPOSE_VERSION) < 0) {
+    return {
+      name: 'Compose',
+      status: 'fail',
+      detail:
+        `${detail} is older than ${MIN_COMPOSE_VERSION}, the first to accept ` +
+        '`depends_on: condition: service_completed_successfully`, which the rendered files use',
+      fix: INSTALL_COMPOSE_V2,
+    };
+  }
+  return { name: 'Compose', status: 'ok', detail };
+}
+
+/** Compares dotted release numbers; a suffix such as `-4` or `-rc1` after the numbers is ignored. */
+export function compareVersions(a: string, b: string): number {
+  const parts = (version: string) => (/^\d+(?:\.\d+)*/.exec(version)?.[0] ?? '0').split('.').map(Number);
+  const [left, right] = [parts(a), parts(b)];
+  for (let index = 0; index < Math.max(left.length, right.length); index++) {
+    const difference = (left[index] ?? 0) - (right[index] ?? 0);
+    if (difference !== 0) return Math.sign(difference);
+  }
+  return 0;
 }
 
 async function checkKernelModules(deps: DoctorDeps): Promise<DoctorCheck[]> {

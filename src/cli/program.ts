@@ -200,7 +200,7 @@ ${EXIT_CODES_HELP}`,
         { flags: flagValues(options), images: options.images as ImageChoice | undefined, timeoutMs: options.timeout, rollback: options.rollback ?? false, bookinfo },
         {
           engine: context.engine(),
-          compose: requireCompose,
+          compose: () => requireCompose(context.env),
           reporter,
           console: options.json ? { out: () => undefined, err: context.console.err } : context.console,
           cwd: context.cwd,
@@ -294,7 +294,7 @@ ${EXIT_CODES_HELP}`,
       const engine = context.engine();
       const report = await runDoctor({
         engineVersion: () => engine.version(context.signal),
-        detectCompose: () => detectCompose(),
+        detectCompose: () => detectCompose(context.env),
         kernelModules: () => readKernelModules(),
         isPortFree: portIsFree,
         freeDiskBytes,
@@ -339,8 +339,8 @@ ${EXIT_CODES_HELP}`,
   return program;
 }
 
-async function requireCompose() {
-  const variant = await detectCompose();
+async function requireCompose(env: CliContext['env']) {
+  const variant = await detectCompose(env);
   if (!variant) {
     throw new UsageError('neither `docker compose` nor `docker-compose` is installed', {
       hint: 'install the Compose plugin or docker-compose (make engine does it on Debian as root)',

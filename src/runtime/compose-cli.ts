@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { ComposeCommandError } from '../errors.js';
+import { ComposeCommandError, PreflightError, UsageError } from '../errors.js';
 
 /** Which Compose CLI runs the stacks: the v2 plugin (`docker compose`) or standalone v1. */
 export interface ComposeVariant {
@@ -7,7 +7,19 @@ export interface ComposeVariant {
   command: readonly string[];
   major: 1 | 2;
   version: string;
+  /** Set when `MESH_LOCAL_COMPOSE` chose this variant rather than the default order. */
+  chosen?: ComposeChoice;
 }
+
+/** Picks the Compose CLI: `v1` or `v2`; unset or empty means v2 when present, else v1. */
+export const COMPOSE_ENV = 'MESH_LOCAL_COMPOSE';
+export const COMPOSE_CHOICES = ['v1', 'v2'] as const;
+export type ComposeChoice = (typeof COMPOSE_CHOICES)[number];
+
+const COMPOSE_COMMANDS: Record<ComposeChoice, readonly string[]> = {
+  v2: ['docker', 'compose'],
+  v1: ['docker-compose'],
+};
 
 export interface ProcessResult {
   exitCode: number | null;
@@ -29,18 +41,56 @@ export const runProcess: RunProcess = (argv, options) =>
     child.on('close', (exitCode) => resolve({ exitCode, stdout, stderr }));
   });
 
-/**
- * Finds the Compose CLI: `docker compose` (v2) when present, else `docker-compose` (v1).
- * Returns undefined when neither runs.
- */
-export async function detectCompose(run: RunProcess = runProcess): Promise<ComposeVariant | undefined> {
-  for (const command of [['docker', 'compose'], ['docker-compose']] as const) {
-    const result = await run([...command, 'version', '--short'], {}).catch(() => undefined);
-    if (result?.exitCode !== 0) continue;
-    const version = result.stdout.trim().replace(/^v/, '');
-    return { command, major: version.startsWith('1.') ? 1 : 2, version };
+/** `MESH_LOCAL_COMPOSE` read from `env`; a value other than v1, v2 or empty is a usage error. */
+export function composeChoice(env: Readonly<Record<string, string | undefined>>): ComposeChoice | undefined {
+  const raw = env[COMPOSE_ENV]?.trim();
+  if (!raw) return undefined;
+  const choice = COMPOSE_CHOICES.find((name) => name === raw.toLowerCase());
+  if (!choice) {
+    throw new UsageError(`${COMPOSE_ENV}=${raw}: expected ${COMPOSE_CHOICES.join(' or ')}`, {
+      hint: `${COMPOSE_ENV}=v2 runs \`docker compose\`, ${COMPOSE_ENV}=v1 runs \`docker-compose\`; unset, v2 when present, else v1`,
+    });
   }
-  return undefined;
+  return choice;
+}
+
+/**
+ * Finds the Compose CLI named by `MESH_LOCAL_COMPOSE` in `env`, or with it unset
+ * `docker compose` (v2) when present, else `docker-compose` (v1). Returns undefined when none runs
+ * and nothing was chosen; a chosen variant that does not run is an error saying so.
+ */
+export async function detectCompose(
+  env: Readonly<Record<string, string | undefined>> = {},
+  run: RunProcess = runProcess,
+): Promise<ComposeVariant | undefined> {
+  const chosen = composeChoice(env);
+  if (chosen === undefined) {
+    for (const choice of ['v2', 'v1'] as const) {
+      const variant = await probeCompose(COMPOSE_COMMANDS[choice], run);
+      if (variant) return variant;
+    }
+    return undefined;
+  }
+  const command = COMPOSE_COMMANDS[chosen];
+  const variant = await probeCompose(command, run);
+  const wanted = chosen === 'v2' ? 2 : 1;
+  if (variant?.major === wanted) return { ...variant, chosen };
+  // On Debian 13, `docker-compose` is a symlink to the v2 plugin: present, but not v1.
+  const found = variant ? `it is Compose ${variant.version}` : 'it does not run here';
+  throw new PreflightError(`${COMPOSE_ENV}=${chosen} chose Compose ${chosen} (\`${command.join(' ')}\`), but ${found}`, {
+    hint:
+      chosen === 'v2'
+        ? `install the Compose v2 plugin (on Debian, as root: bash scripts/ensure-compose.sh from a mesh-local checkout), or unset ${COMPOSE_ENV}`
+        : `install docker-compose 1.29 (Debian 12: apt-get install docker-compose; Debian 13 has no v1), or unset ${COMPOSE_ENV}`,
+  });
+}
+
+/** `<command> version --short`, e.g. `1.29.2` or `2.26.1-4` (some v2 builds print a leading v). */
+async function probeCompose(command: readonly string[], run: RunProcess): Promise<ComposeVariant | undefined> {
+  const result = await run([...command, 'version', '--short'], {}).catch(() => undefined);
+  if (result?.exitCode !== 0) return undefined;
+  const version = result.stdout.trim().replace(/^v/, '');
+  return { command, major: version.startsWith('1.') ? 1 : 2, version };
 }
 
 export interface ComposeCli {
