@@ -2,9 +2,9 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './support/cli.js';
+import { COMPOSE_UNDER_TEST, requireCompose, runCli } from './support/cli.js';
 import { parseYaml } from '../src/common/yaml-file.js';
-import { composeCli, detectCompose, runProcess, type ComposeCli } from '../src/runtime/compose-cli.js';
+import { runProcess, type ComposeCli } from '../src/runtime/compose-cli.js';
 
 type Doc = Record<string, any>;
 
@@ -38,30 +38,9 @@ function withoutKey(value: Doc, key: string): Doc {
   return rest;
 }
 
-let composeFound: ComposeCli | undefined;
-let composeLookedUp = false;
-
-/** The Compose CLI, or a failure (never a skip): `make test` installs Compose before the tests. */
-async function compose(): Promise<ComposeCli> {
-  if (!composeLookedUp) {
-    const variant = await detectCompose();
-    composeFound = variant && composeCli(variant);
-    composeLookedUp = true;
-  }
-  if (!composeFound) {
-    throw new Error(
-      'No Compose CLI found: neither `docker compose version` nor `docker-compose version` ran. ' +
-        'These tests validate injected files with the real Compose CLI and must not be skipped; ' +
-        'install Docker Compose (`make test` does) and run them again.',
-    );
-  }
-  return composeFound;
-}
-
-/** `config` output as Compose reads a file (after its own YAML parsing and normalisation). */
-async function composeConfig(file: string): Promise<Doc> {
-  const { variant } = await compose();
-  const result = await runProcess([...variant.command, '-f', file, '-p', PROJECT, 'config'], {});
+/** `config` output as this Compose reads a file (after its own YAML parsing and normalisation). */
+async function composeConfig(compose: ComposeCli, file: string): Promise<Doc> {
+  const result = await runProcess([...compose.variant.command, '-f', file, '-p', PROJECT, 'config'], {});
   expect(result.exitCode, result.stderr).toBe(0);
   return parseYaml(result.stdout, `${file} (compose config)`) as Doc;
 }
@@ -219,8 +198,29 @@ networks:
   },
 ];
 
-describe('mesh-local inject, validated by the real Compose CLI', () => {
+/** Extra files the tests below inject, next to the fixtures. */
+const EXTRA_INPUTS: Record<string, string> = {
+  // Compose refuses `network_mode` together with `networks`; the mesh network must not be added
+  // on top of an explicit network_mode.
+  'bridge.yaml': 'services:\n  legacy:\n    image: example/legacy:1\n    network_mode: bridge\n',
+  'secret.txt': 'hunter2\n',
+  'octal.yaml':
+    'services:\n  web:\n    image: nginx:1.25\n    secrets:\n      - source: token\n        mode: 0440\nsecrets:\n  token:\n    file: ./secret.txt\n',
+};
+
+describe('mesh-local inject, validated by the real Compose CLIs', () => {
   let dir: string;
+  /** Each injection runs once; the tests of every Compose variant read the same output. */
+  const injections = new Map<string, Promise<CliResult>>();
+  const inject = (args: string[]) => {
+    const key = JSON.stringify(args);
+    if (!injections.has(key)) injections.set(key, cli(['inject', ...args], dir));
+    return injections.get(key)!;
+  };
+  const injectFixture = (fixture: Fixture) => inject(['-f', fixture.file, '-o', outputOf(fixture), ...(fixture.args ?? [])]);
+  const injectNoMeshNetwork = () => inject(['-f', 'simple.yaml', '-o', 'simple.nonet.yaml', '--no-mesh-network']);
+  const injectBridge = () => inject(['-f', 'bridge.yaml', '-o', 'bridge.mesh.yaml']);
+  const injectOctal = () => inject(['-f', 'octal.yaml', '-o', 'octal.mesh.yaml']);
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'mesh-local-inject-'));
@@ -228,6 +228,7 @@ describe('mesh-local inject, validated by the real Compose CLI', () => {
       await writeFile(path.join(dir, fixture.file), fixture.text);
       await fixture.setup?.(dir);
     }
+    for (const [file, text] of Object.entries(EXTRA_INPUTS)) await writeFile(path.join(dir, file), text);
   });
 
   afterAll(async () => {
@@ -236,16 +237,10 @@ describe('mesh-local inject, validated by the real Compose CLI', () => {
 
   const outputOf = (fixture: Fixture) => fixture.file.replace(/\.yaml$/, '.mesh.yaml');
 
-  it('finds a Compose CLI', async () => {
-    const { variant } = await compose();
-    expect(variant.command.length).toBeGreaterThan(0);
-    expect(variant.version).toMatch(/^\d+\.\d+/);
-  });
-
   describe.each(FIXTURES)('$name', (fixture) => {
-    it('writes a file the Compose CLI accepts', async () => {
+    it('writes the injected file', async () => {
       const output = outputOf(fixture);
-      const result = await cli(['inject', '-f', fixture.file, '-o', output, ...(fixture.args ?? [])], dir);
+      const result = await injectFixture(fixture);
       expect(result.err).not.toContain('error');
       expect(result.code).toBe(0);
       expect(result.out).toBe('');
@@ -263,25 +258,11 @@ describe('mesh-local inject, validated by the real Compose CLI', () => {
       expect(result.err).toContain(`injected sidecars into ${fixture.injected.length} services: ${fixture.injected.join(', ')}`);
       for (const skipped of fixture.skipped) expect(result.err).toContain(`warning: ${skipped}: not injected`);
       expect(document.networks['istio-mesh']).toEqual({ external: true, name: 'mesh-local_mesh' });
-
-      const cliCompose = await compose();
-      await expect(cliCompose.validate(path.join(dir, fixture.file), PROJECT)).resolves.toBeUndefined();
-      await expect(cliCompose.validate(path.join(dir, output), PROJECT)).resolves.toBeUndefined();
-    });
-
-    it('leaves every app as Compose reads it, except for the added mesh network', async () => {
-      const output = outputOf(fixture);
-      const before = await composeConfig(path.join(dir, fixture.file));
-      const after = await composeConfig(path.join(dir, output));
-      for (const [name, service] of Object.entries(before.services as Doc)) {
-        expect(withoutKey(after.services[name], 'networks'), name).toEqual(withoutKey(service as Doc, 'networks'));
-      }
-      expect(after.volumes).toEqual(before.volumes);
-      expect(withoutKey(after.networks ?? {}, 'istio-mesh')).toEqual(before.networks ?? {});
     });
 
     it('injecting the output again gives the same document', async () => {
       const output = outputOf(fixture);
+      expect((await injectFixture(fixture)).code).toBe(0);
       const again = fixture.file.replace(/\.yaml$/, '.mesh2.yaml');
       const result = await cli(['inject', '-f', output, '-o', again, ...(fixture.args ?? [])], dir);
       expect(result.code).toBe(0);
@@ -290,6 +271,7 @@ describe('mesh-local inject, validated by the real Compose CLI', () => {
     });
 
     it('writes the same YAML to stdout without -o', async () => {
+      expect((await injectFixture(fixture)).code).toBe(0);
       const result = await cli(['inject', '-f', fixture.file, ...(fixture.args ?? [])], dir);
       expect(result.code).toBe(0);
       expect(parseYaml(result.out, 'stdout')).toEqual(await readDoc(path.join(dir, outputOf(fixture))));
@@ -315,38 +297,68 @@ describe('mesh-local inject, validated by the real Compose CLI', () => {
     expect(warnings).toHaveLength(2);
   });
 
-  it('--no-mesh-network leaves networks alone and Compose still accepts the file', async () => {
-    const result = await cli(['inject', '-f', 'simple.yaml', '-o', 'simple.nonet.yaml', '--no-mesh-network'], dir);
+  it('--no-mesh-network leaves networks alone', async () => {
+    const result = await injectNoMeshNetwork();
     expect(result.code).toBe(0);
     const document = await readDoc(path.join(dir, 'simple.nonet.yaml'));
     expect(document.networks).toBeUndefined();
     expect(document.services.web.networks).toBeUndefined();
     expect(document.services['web-istio-proxy']).toBeDefined();
-    await (await compose()).validate(path.join(dir, 'simple.nonet.yaml'), PROJECT);
   });
 
-  it('an app with network_mode: bridge still yields a file Compose accepts', async () => {
-    // Compose refuses `network_mode` together with `networks`; the mesh network must not be added
-    // on top of an explicit network_mode.
-    await writeFile(path.join(dir, 'bridge.yaml'), 'services:\n  legacy:\n    image: example/legacy:1\n    network_mode: bridge\n');
-    const result = await cli(['inject', '-f', 'bridge.yaml', '-o', 'bridge.mesh.yaml'], dir);
-    expect(result.code).toBe(0);
-    await expect((await compose()).validate(path.join(dir, 'bridge.mesh.yaml'), PROJECT)).resolves.toBeUndefined();
-  });
+  // Every injected document must be what both Compose CLIs accept, and mean to them what the
+  // hand-written one meant.
+  describe.each(COMPOSE_UNDER_TEST.map((variant) => [variant.choice, variant] as const))('read by Compose %s', (choice, { unavailable }) => {
+    const test = it.skipIf(unavailable);
 
-  it('keeps a YAML 1.1 octal file mode (0440) meaning what Compose reads it as', async () => {
-    // Both docker-compose v1 (PyYAML) and Compose v2 (yaml.v3) read an unquoted 0440 as octal (288).
-    await writeFile(path.join(dir, 'secret.txt'), 'hunter2\n');
-    await writeFile(
-      path.join(dir, 'octal.yaml'),
-      'services:\n  web:\n    image: nginx:1.25\n    secrets:\n      - source: token\n        mode: 0440\nsecrets:\n  token:\n    file: ./secret.txt\n',
-    );
-    const result = await cli(['inject', '-f', 'octal.yaml', '-o', 'octal.mesh.yaml'], dir);
-    expect(result.code).toBe(0);
-    const before = await composeConfig(path.join(dir, 'octal.yaml'));
-    const after = await composeConfig(path.join(dir, 'octal.mesh.yaml'));
-    expect(before.services.web.secrets[0].mode).toBe(0o440);
-    expect(after.services.web.secrets[0].mode).toBe(before.services.web.secrets[0].mode);
+    test(unavailable ? `skipped: ${unavailable}` : `Compose ${choice} is installed`, async () => {
+      const { variant } = await requireCompose(choice);
+      expect(variant.major).toBe(choice === 'v2' ? 2 : 1);
+      expect(variant.version).toMatch(/^\d+\.\d+/);
+    });
+
+    describe.each(FIXTURES)('$name', (fixture) => {
+      test('accepts the hand-written and the injected file', async () => {
+        const compose = await requireCompose(choice);
+        expect((await injectFixture(fixture)).code).toBe(0);
+        await expect(compose.validate(path.join(dir, fixture.file), PROJECT)).resolves.toBeUndefined();
+        await expect(compose.validate(path.join(dir, outputOf(fixture)), PROJECT)).resolves.toBeUndefined();
+      });
+
+      test('reads every app as before, except for the added mesh network', async () => {
+        const compose = await requireCompose(choice);
+        expect((await injectFixture(fixture)).code).toBe(0);
+        const before = await composeConfig(compose, path.join(dir, fixture.file));
+        const after = await composeConfig(compose, path.join(dir, outputOf(fixture)));
+        for (const [name, service] of Object.entries(before.services as Doc)) {
+          expect(withoutKey(after.services[name], 'networks'), name).toEqual(withoutKey(service as Doc, 'networks'));
+        }
+        expect(after.volumes).toEqual(before.volumes);
+        expect(withoutKey(after.networks ?? {}, 'istio-mesh')).toEqual(before.networks ?? {});
+      });
+    });
+
+    test('accepts the --no-mesh-network output', async () => {
+      const compose = await requireCompose(choice);
+      expect((await injectNoMeshNetwork()).code).toBe(0);
+      await expect(compose.validate(path.join(dir, 'simple.nonet.yaml'), PROJECT)).resolves.toBeUndefined();
+    });
+
+    test('accepts an app with network_mode: bridge, injected', async () => {
+      const compose = await requireCompose(choice);
+      expect((await injectBridge()).code).toBe(0);
+      await expect(compose.validate(path.join(dir, 'bridge.mesh.yaml'), PROJECT)).resolves.toBeUndefined();
+    });
+
+    test('reads a YAML 1.1 octal file mode (0440) as before', async () => {
+      // Both docker-compose v1 (PyYAML) and Compose v2 (yaml.v3) read an unquoted 0440 as octal (288).
+      const compose = await requireCompose(choice);
+      expect((await injectOctal()).code).toBe(0);
+      const before = await composeConfig(compose, path.join(dir, 'octal.yaml'));
+      const after = await composeConfig(compose, path.join(dir, 'octal.mesh.yaml'));
+      expect(before.services.web.secrets[0].mode).toBe(0o440);
+      expect(after.services.web.secrets[0].mode).toBe(before.services.web.secrets[0].mode);
+    });
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { requireCompose, runCli, temporaryDirectory } from './support/cli.js';
+import { COMPOSE_UNDER_TEST, requireCompose, runCli, temporaryDirectory } from './support/cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -29,8 +29,11 @@ describe.each(['consul', 'eureka'])('compose/%s', (registry) => {
     }
   });
 
-  it('is accepted by docker-compose config', async () => {
-    const compose = await requireCompose();
-    await expect(compose.validate(join(ROOT, 'compose', registry, 'docker-compose.yaml'), 'reference')).resolves.toBeUndefined();
-  });
+  // Plain Compose users run either CLI on it.
+  for (const { choice, unavailable } of COMPOSE_UNDER_TEST) {
+    it.skipIf(unavailable)(`is accepted by \`config\` of Compose ${choice}${unavailable ? ` (skipped: ${unavailable})` : ''}`, async () => {
+      const compose = await requireCompose(choice);
+      await expect(compose.validate(join(ROOT, 'compose', registry, 'docker-compose.yaml'), 'reference')).resolves.toBeUndefined();
+    });
+  }
 });
