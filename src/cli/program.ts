@@ -11,6 +11,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { selectReporter } from '../output/select-reporter.js';
 import { composeCli, detectCompose } from '../runtime/compose-cli.js';
 import { injectCommand } from '../app/inject.js';
+import { deadline } from '../common/deadline.js';
 import { packageRoot } from '../common/package-root.js';
 import { IMAGE_SETS, type ImageSetName } from '../model/image-sets.js';
 import type { DockerEngine } from '../runtime/docker-engine.js';
@@ -182,7 +183,7 @@ ${EXIT_CODES_HELP}`,
 
   const runOptions = (command: Command) =>
     addMeshOptions(command, [...IMAGE_SETS, 'auto'])
-      .option('--timeout <duration>', 'overall deadline for readiness, e.g. 300s, 5m', parseDuration, 5 * 60_000)
+      .option('--timeout <duration>', `overall deadline for readiness, ${DURATION_RANGE.text}, e.g. 300s, 5m`, parseDuration, 5 * 60_000)
       .option('--rollback', 'take the stack down again when it does not get ready')
       .option('--json', 'print one JSON progress event per line on stdout');
   const runUp = async (options: MeshOptionValues & { timeout: number; rollback?: boolean; json?: boolean }, bookinfo: boolean) => {
@@ -193,7 +194,9 @@ ${EXIT_CODES_HELP}`,
       write: options.json ? (text) => context.console.out(text) : (text) => context.console.err(text),
       ...(context.columns ? { columns: context.columns } : {}),
     });
-    const signal = AbortSignal.any([context.signal ?? new AbortController().signal, AbortSignal.timeout(options.timeout)]);
+    // Ctrl-C or --timeout; not AbortSignal.any with AbortSignal.timeout, whose timer a garbage
+    // collection can take away (see deadline).
+    const { signal, clear: clearDeadline } = deadline(options.timeout, context.signal);
     setMaxListeners(0, signal);
     try {
       await upCommand(
@@ -211,6 +214,7 @@ ${EXIT_CODES_HELP}`,
         signal,
       );
     } finally {
+      clearDeadline();
       reporter.close();
     }
   };
@@ -265,7 +269,7 @@ ${EXIT_CODES_HELP}`,
     .argument('<service>', 'Compose service, e.g. istio-pilot or reviews-v2')
     .option('--project <name>', 'Compose project name (default mesh-local)')
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
-    .option('--tail <lines>', 'lines from the end (a number or all)', parseTail, 200)
+    .option('--tail <lines>', `lines from the end (0 to ${MAX_TAIL_LINES}, or all)`, parseTail, 200)
     .option('--sidecar', "the app's sidecar proxy instead of the app")
     .addHelpText('after', `\nExamples:\n  mesh-local logs istio-pilot\n  mesh-local logs reviews-v2 --sidecar -f\n${EXIT_CODES_HELP}`)
     .action(async (service: string, options: { project?: string; follow?: boolean; tail: number | 'all'; sidecar?: boolean }) => {
@@ -349,18 +353,34 @@ async function requireCompose(env: CliContext['env']) {
   return composeCli(variant);
 }
 
-/** `300`, `300s`, `5m`, `1h` -> milliseconds. */
+/**
+ * The range every duration option accepts (`--timeout`). At least a second: a shorter deadline
+ * could only ever fail. At most a day: a longer deadline is no deadline, and Node.js timers hold at
+ * most 2^31-1 ms (about 24.8 days); beyond that AbortSignal.timeout fires at once, which showed as
+ * "cannot reach the Docker Engine".
+ */
+export const DURATION_RANGE = { minMs: 1000, maxMs: 24 * 3_600_000, text: 'from 1s to 24h' } as const;
+
+/** `300`, `300s`, `5m`, `1h` -> milliseconds, within DURATION_RANGE. */
 export function parseDuration(value: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError('expected a duration such as 300s, 5m or 1h');
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(match[1]) * unit);
+  const unit = match ? { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'] : 0;
+  const ms = match ? Math.round(Number(match[1]) * unit) : Number.NaN;
+  // Commander prefixes the flag and the value: "option '--timeout <duration>' argument '0' is invalid."
+  if (!(ms >= DURATION_RANGE.minMs && ms <= DURATION_RANGE.maxMs)) {
+    throw new InvalidArgumentError(`expected a duration ${DURATION_RANGE.text}, such as 300s, 5m or 1h`);
+  }
+  return ms;
 }
+
+/** The most lines `logs --tail` takes as a number; `all` asks for every line. */
+export const MAX_TAIL_LINES = 1_000_000;
 
 function parseTail(value: string): number | 'all' {
   if (value === 'all') return 'all';
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a number of lines or all');
-  return Number(value);
+  const lines = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(lines <= MAX_TAIL_LINES)) throw new InvalidArgumentError(`expected a number of lines from 0 to ${MAX_TAIL_LINES}, or all`);
+  return lines;
 }
 
 /** Set on the root before subcommands exist: `.command()` copies these settings to each of them. */
