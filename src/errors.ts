@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'ML_SERVICE_FAILED'
   | 'ML_HEALTH_TIMEOUT'
   | 'ML_INTERRUPTED'
+  | 'ML_REMOVAL_FAILED'
   | 'ML_INTERNAL';
 
 export abstract class MeshLocalError extends Error {
@@ -211,6 +212,12 @@ export class HealthTimeoutError extends MeshLocalError {
 export class InterruptedError extends MeshLocalError {
   readonly code = 'ML_INTERRUPTED';
   readonly exitCode = ExitCode.interrupted;
+}
+
+/** `down` (or a rollback) could not remove something of the project; names what is left and why. */
+export class ProjectRemovalError extends MeshLocalError {
+  readonly code = 'ML_REMOVAL_FAILED';
+  readonly exitCode = ExitCode.failure;
 }
 
 /** A bug in mesh-local. */

@@ -6,7 +6,7 @@ import { buildSandboxImages, formatImageTable, listImages } from '../app/images.
 import { logsCommand } from '../app/logs.js';
 import { loadSettings } from '../app/settings-source.js';
 import { formatStatusTable, statusJson, statusRows } from '../app/status.js';
-import { upCommand, type ImageChoice } from '../app/up.js';
+import { stateDirOf, upCommand, type ImageChoice } from '../app/up.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { selectReporter } from '../output/select-reporter.js';
 import { composeCli, detectCompose } from '../runtime/compose-cli.js';
@@ -282,12 +282,28 @@ ${EXIT_CODES_HELP}`,
 
   program
     .command('down')
-    .description('remove everything the project created, found by its Compose label')
+    .description("remove everything the project created, found by its Compose label, and forget its saved settings")
     .option('--project <name>', 'Compose project name (default mesh-local)')
     .option('--volumes', 'also remove its volumes')
-    .addHelpText('after', `\nExamples:\n  mesh-local down\n  mesh-local down --project demo2 --volumes\n${EXIT_CODES_HELP}`)
+    .addHelpText(
+      'after',
+      `
+Containers without the project's label attached to its network are disconnected from it, not
+removed. In .mesh-local/<project>/, the saved settings (state.json) and the rendered stack are
+removed, so the next up starts from the command line alone; diagnostics bundles are kept.
+
+Examples:
+  mesh-local down
+  mesh-local down --project demo2 --volumes
+${EXIT_CODES_HELP}`,
+    )
     .action(async (options: { project?: string; volumes?: boolean }) => {
-      await downCommand({ project: await projectName(options.project), volumes: options.volumes ?? false }, { engine: context.engine(), console: context.console }, context.signal);
+      const project = await projectName(options.project);
+      await downCommand(
+        { project, volumes: options.volumes ?? false, stateDir: stateDirOf(context.cwd, project) },
+        { engine: context.engine(), console: context.console },
+        context.signal,
+      );
     });
 
   addMeshOptions(program.command('doctor').description('check the host: engine, Compose, kernel modules, host ports, disk'))

@@ -1,6 +1,8 @@
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
-import { DockerUnreachableError, ImageBuildError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DockerUnreachableError, ImageBuildError, ProjectRemovalError } from '../errors.js';
+import { deadline } from '../common/deadline.js';
 import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL, type ContainerInfo } from './containers.js';
 
 /** What mesh-local needs from the Docker Engine; tests pass fakes, the CLI passes `dockerodeEngine`. */
@@ -73,12 +75,94 @@ export function dockerodeEngine(docker: Docker = new Docker()): DockerEngine {
   /** Containers, networks and volumes carrying the project's Compose label. */
   const listProject = async (project: string, signal?: AbortSignal) => {
     const filters = { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] };
-    const [containers, networks, { Volumes }] = await Promise.all([
-      docker.listContainers({ all: true, filters, abortSignal: signal } as object),
-      docker.listNetworks({ filters } as object),
-      docker.listVolumes({ filters } as object),
-    ]);
-    return { containers, networks, volumes: Volumes ?? [] };
+    try {
+      const [containers, networks, { Volumes }] = await Promise.all([
+        docker.listContainers({ all: true, filters, abortSignal: signal } as object),
+        docker.listNetworks({ filters, abortSignal: signal } as object),
+        docker.listVolumes({ filters, abortSignal: signal } as object),
+      ]);
+      return { containers, networks, volumes: Volumes ?? [] };
+    } catch (error) {
+      // An aborted call is the caller's Ctrl-C, not an engine that went away.
+      if (signal?.aborted || (error as { statusCode?: number }).statusCode !== undefined) throw error;
+      throw unreachable(error);
+    }
+  };
+
+  /**
+   * Removes a network; an endpoint still attached (a container without the project's label that
+   * `docker network connect` added, or one whose removal the engine is still finishing) makes the
+   * engine refuse with "has active endpoints". Those endpoints are disconnected with force, as
+   * `docker network disconnect -f` does, and the removal retried until `until` (a deadline) aborts.
+   */
+  const removeNetwork = async (id: string, until: AbortSignal) => {
+    const network = docker.getNetwork(id);
+    // When the deadline ends the retries, the engine's last refusal says more than "aborted".
+    let refusal: unknown;
+    for (;;) {
+      try {
+        await network.remove({ abortSignal: until } as object);
+        return;
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) return;
+        if (until.aborted) throw refusal ?? error;
+        refusal = error;
+        // Whatever fails in between, the next removal attempt (or the deadline) decides. Network
+        // inspect takes no abort signal in dockerode; it is a quick local call.
+        const info = (await network.inspect().catch((inspectError: { statusCode?: number }) =>
+          inspectError.statusCode === 404 ? 'gone' : undefined,
+        )) as Docker.NetworkInspectInfo | 'gone' | undefined;
+        if (info === 'gone') return;
+        for (const [endpoint, attached] of Object.entries(info?.Containers ?? {})) {
+          // A stale endpoint is listed as `ep-<id>`; the engine finds it by its name.
+          const container = endpoint.startsWith('ep-') ? (attached.Name ?? endpoint) : endpoint;
+          await network.disconnect({ Container: container, Force: true, abortSignal: until } as object).catch(() => undefined);
+        }
+        await sleep(REMOVAL_RETRY_MS, undefined, { signal: until }).catch(() => undefined);
+      }
+    }
+  };
+
+  /** removeProject until `until` aborts; `signal` alone is the caller's Ctrl-C. */
+  const removeWithin = async (project: string, options: { volumes: boolean }, until: AbortSignal, signal?: AbortSignal) => {
+    const failures: string[] = [];
+    // Ctrl-C stops the removal as itself; only the removal's own deadline becomes a failure here.
+    const failed = (what: string) => (error: unknown) => {
+      if (signal?.aborted) throw signal.reason;
+      failures.push(`${what}: ${firstLineOf(error)}`);
+    };
+    const { containers, networks } = await listProject(project, signal);
+    await Promise.all(
+      containers.map((container) =>
+        docker
+          .getContainer(container.Id)
+          .remove({ force: true, v: options.volumes, abortSignal: until } as object)
+          .catch(ignoreStatus(404, 409))
+          .catch(failed(`container ${container.Labels[COMPOSE_SERVICE_LABEL] ?? container.Id.slice(0, 12)}`)),
+      ),
+    );
+    // A container another call is removing (409 above) holds its network until it is gone.
+    for (;;) {
+      const left = (await listProject(project, signal)).containers;
+      if (left.length === 0 || failures.length > 0) break;
+      if (until.aborted) {
+        failed(`containers ${resourceNames({ containers: left, networks: [], volumes: [] }).containers.join(', ')}`)(new Error('still there'));
+        break;
+      }
+      await sleep(REMOVAL_RETRY_MS, undefined, { signal: until }).catch(() => undefined);
+    }
+    for (const network of networks) await removeNetwork(network.Id, until).catch(failed(`network ${network.Name}`));
+    if (options.volumes) {
+      for (const volume of (await listProject(project, signal)).volumes) {
+        await docker.getVolume(volume.Name).remove({ abortSignal: until } as object).catch(ignoreStatus(404)).catch(failed(`volume ${volume.Name}`));
+      }
+    }
+    if (failures.length > 0) {
+      throw new ProjectRemovalError(`project ${project}: could not remove ${failures.join('; ')}`, {
+        hint: `see \`docker ps -a --filter label=${COMPOSE_PROJECT_LABEL}=${project}\` and \`docker network ls\`; running down again retries`,
+      });
+    }
+    return resourceNames({ containers, networks, volumes: [] });
   };
 
   return {
@@ -202,19 +286,12 @@ export function dockerodeEngine(docker: Docker = new Docker()): DockerEngine {
     },
 
     async removeProject(project, options, signal) {
-      const { containers, networks } = await listProject(project, signal);
-      await Promise.all(
-        containers.map((container) =>
-          docker.getContainer(container.Id).remove({ force: true, v: options.volumes }).catch(ignoreStatus(404, 409)),
-        ),
-      );
-      for (const network of networks) await docker.getNetwork(network.Id).remove().catch(ignoreStatus(404));
-      if (options.volumes) {
-        for (const volume of (await listProject(project, signal)).volumes) {
-          await docker.getVolume(volume.Name).remove().catch(ignoreStatus(404));
-        }
+      const removal = deadline(REMOVAL_TIMEOUT_MS, signal);
+      try {
+        return await removeWithin(project, options, removal.signal, signal);
+      } finally {
+        removal.clear();
       }
-      return resourceNames({ containers, networks, volumes: [] });
     },
 
     async projectResources(project, signal) {
@@ -284,6 +361,10 @@ function resourceNames(listed: { containers: Docker.ContainerInfo[]; networks: D
   };
 }
 
+/** How long `removeProject` keeps retrying what the engine is still letting go of, and how often. */
+const REMOVAL_TIMEOUT_MS = 30_000;
+const REMOVAL_RETRY_MS = 250;
+
 /** Expected answers of a removal (already gone, already being removed) are not failures. */
 function ignoreStatus(...codes: number[]) {
   return (error: { statusCode?: number }) => {
@@ -335,4 +416,9 @@ export function demultiplex(buffer: Buffer): string {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** dockerode's `(HTTP code 403) unexpected - ` prefix and anything after the first line left out. */
+function firstLineOf(error: unknown): string {
+  return messageOf(error).split('\n')[0]!.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
 }
