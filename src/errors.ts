@@ -2,7 +2,8 @@
  * Typed errors. Every error the tool raises on purpose carries a stable `code` and the exit
  * code it maps to; `exitCodeFor` in this file is the only place that decides exit codes.
  *
- * Exit codes: 0 ok, 1 runtime failure, 2 bad input or usage, 130 interrupted (Ctrl-C).
+ * Exit codes: 0 ok, 1 runtime failure, 2 bad input or usage, 130 interrupted (Ctrl-C), 141 the
+ * reader of stdout or stderr went away (`mesh-local ... | head -1`).
  */
 
 export const ExitCode = {
@@ -10,6 +11,11 @@ export const ExitCode = {
   failure: 1,
   usage: 2,
   interrupted: 130,
+  /**
+   * 128 + SIGPIPE: what the shell reports for git, coreutils and Go programs, which SIGPIPE kills
+   * when their reader closes the pipe. Node ignores SIGPIPE, so mesh-local exits with the code.
+   */
+  outputClosed: 141,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

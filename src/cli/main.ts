@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { setMaxListeners } from 'node:events';
-import { ExitCode, ImageBuildError, MeshLocalError, exitCodeFor } from '../errors.js';
+import { ExitCode, ImageBuildError, InterruptedError, MeshLocalError, exitCodeFor } from '../errors.js';
 import { dockerodeEngine } from '../runtime/docker-engine.js';
 import { buildProgram, type CliContext } from './program.js';
 
@@ -21,9 +21,21 @@ export async function run(argv: readonly string[], context: CliContext): Promise
       if (error.exitCode === 0) return ExitCode.ok;
       return ExitCode.usage;
     }
-    report(error, context);
-    return exitCodeFor(error);
+    const failure = context.signal?.aborted ? asInterrupt(error) : error;
+    report(failure, context);
+    return exitCodeFor(failure);
   }
+}
+
+/**
+ * After Ctrl-C, whatever a command fails with is the interrupt: an Engine call or a child process
+ * aborted by the signal rejects with its own error ("The operation was aborted", "cannot reach the
+ * Docker Engine"), which is not what happened. Bad input is still reported as such.
+ */
+function asInterrupt(error: unknown): unknown {
+  if (error instanceof InterruptedError) return error;
+  if (error instanceof MeshLocalError && error.exitCode === ExitCode.usage) return error;
+  return new InterruptedError('interrupted', { cause: error });
 }
 
 function report(error: unknown, context: CliContext): void {
@@ -39,28 +51,51 @@ function report(error: unknown, context: CliContext): void {
   context.console.err(`error [ML_INTERNAL]: unexpected failure, please report it:\n${detail}\n`);
 }
 
-/** Process entry point used by bin/mesh-local.js. */
-export async function main(): Promise<void> {
-  // The first Ctrl-C stops waiting and lets the command clean up and explain; a second one quits.
-  const interrupt = new AbortController();
+/**
+ * Process entry point used by bin/mesh-local.js, which owns `interrupt`: it installs the Ctrl-C
+ * handler before this module loads, so an early Ctrl-C is not lost.
+ */
+export async function main(interrupt: AbortController): Promise<void> {
   // Every Engine call of a wait listens on this signal; dozens at once are expected.
   setMaxListeners(0, interrupt.signal);
-  process.on('SIGINT', () => {
-    if (interrupt.signal.aborted) process.exit(ExitCode.interrupted);
-    interrupt.abort(new DOMException('interrupted', 'AbortError'));
-  });
-  process.exitCode = await run(process.argv.slice(2), {
+  const output = guardOutput(interrupt);
+  const code = await run(process.argv.slice(2), {
     cwd: process.cwd(),
     env: process.env,
     signal: interrupt.signal,
     isTty: process.stderr.isTTY === true,
     ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
     engine: memoize(() => dockerodeEngine()),
-    console: {
-      out: (text) => void process.stdout.write(text),
-      err: (text) => void process.stderr.write(text),
-    },
+    console: { out: output.out, err: output.err },
   });
+  process.exitCode = output.closed() ?? code;
+}
+
+/**
+ * A reader that goes away (`mesh-local --help | head -1`, `logs -f | head`) makes the next write
+ * fail with EPIPE, which Node raises as an 'error' event: unhandled, it ends the process with a
+ * stack trace. Here it ends the command quietly instead, as SIGPIPE ends git or coreutils: nothing
+ * more is written to that stream, a running command is stopped as by Ctrl-C (so `up` says how to
+ * resume on the other stream when that one is still open), and the exit code is 141 (128 +
+ * SIGPIPE), which is what a shell reports for them. Any other write error (EIO from a terminal
+ * that is gone) is handled the same way, with exit code 1.
+ */
+function guardOutput(interrupt: AbortController): { out: (text: string) => void; err: (text: string) => void; closed: () => ExitCode | undefined } {
+  let closedWith: ExitCode | undefined;
+  const guard = (stream: NodeJS.WriteStream) => {
+    let open = true;
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      open = false;
+      closedWith ??= error.code === 'EPIPE' ? ExitCode.outputClosed : ExitCode.failure;
+      // If the command has already returned, this is the code the process ends with.
+      process.exitCode = closedWith;
+      if (!interrupt.signal.aborted) interrupt.abort(new DOMException('output closed', 'AbortError'));
+    });
+    return (text: string) => {
+      if (open && !stream.destroyed) stream.write(text);
+    };
+  };
+  return { out: guard(process.stdout), err: guard(process.stderr), closed: () => closedWith };
 }
 
 function memoize<T>(make: () => T): () => T {

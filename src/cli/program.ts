@@ -27,7 +27,8 @@ Exit codes:
   0    success
   1    runtime failure (Docker, Compose, a service that did not become ready)
   2    bad input or usage (unknown flag or choice, malformed or wrongly shaped YAML)
-  130  interrupted (Ctrl-C)`;
+  130  interrupted (Ctrl-C)
+  141  the reader of the output went away (| head), as for git: 128 + SIGPIPE`;
 
 const SETTINGS_HELP = `
 Settings are read from, lowest to highest precedence: built-in defaults, the config file
