@@ -42,7 +42,10 @@ const DEFAULT_DEBIAN_MIRROR = 'http://deb.debian.org/debian';
  */
 export async function buildSandboxImages(deps: ImagesDeps, signal?: AbortSignal): Promise<{ built: number; cached: number }> {
   const started = Date.now();
-  await ensureBaseImage(deps, signal);
+  await ensureBaseImage(deps, signal).catch((error: unknown) => {
+    // An Engine call stopped by the signal says "cannot reach the Docker Engine"; it was a stop.
+    throw signal?.aborted ? signal.reason : error;
+  });
   const programs = join(deps.packageRoot, 'build', 'sandbox');
   if (!(await pathExists(programs))) {
     throw new ImageUnavailableError(`the sandbox programs are not compiled (${programs} is missing)`, {
@@ -82,6 +85,10 @@ export async function buildSandboxImages(deps: ImagesDeps, signal?: AbortSignal)
         if (outcome.cached) cachedCount++;
         deps.console.err(`${label}: ${outcome.cached ? 'up to date' : 'built'} in ${seconds(imageStarted)}\n`);
       } catch (error) {
+        // Stopped by the caller's signal (Ctrl-C, a deadline): the build did not fail, it was
+        // stopped, whatever dockerode or the stream made of that ("aborted", "The operation was
+        // aborted"); the caller says so.
+        if (signal?.aborted) throw signal.reason;
         if (error instanceof MeshLocalError && !(error instanceof ImageBuildError)) throw error;
         const failure =
           error instanceof ImageBuildError ? error : new ImageBuildError(image.reference, messageOf(error), { cause: error });
@@ -187,6 +194,8 @@ async function ensureBaseImage(deps: ImagesDeps, signal?: AbortSignal): Promise<
       tar.on('error', reject);
       tar.on('close', resolve);
     });
+    // Awaited below only when the import succeeds; an abort rejects both.
+    tarExit.catch(() => undefined);
     await engine.importImage(tar.stdout, SANDBOX_BASE_IMAGE, signal);
     if ((await tarExit) !== 0) throw new ImageBuildError(SANDBOX_BASE_IMAGE, 'tar of the root filesystem failed');
   } finally {
@@ -202,8 +211,13 @@ function runTool(argv: string[], image: string, signal: AbortSignal | undefined,
     const keep = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    child.on('error', (error) => reject(new ImageBuildError(image, `${argv[0]}: ${error.message}`, { cause: error, hint: options.hint })));
+    child.on('error', (error) => {
+      // Killed by the signal: that is the caller's stop, not a failure of the tool.
+      if (signal?.aborted) return reject(signal.reason);
+      reject(new ImageBuildError(image, `${argv[0]}: ${error.message}`, { cause: error, hint: options.hint }));
+    });
     child.on('close', (code) => {
+      if (signal?.aborted) return reject(signal.reason);
       if (code === 0) return resolve();
       const failure = new ImageBuildError(image, `${argv.join(' ')} exited with ${code}`, { hint: options.hint });
       failure.outputTail = output.slice(-OUTPUT_TAIL_LINES).join('\n');

@@ -3,11 +3,11 @@ import { join, resolve } from 'node:path';
 import { toYaml } from '../common/yaml-file.js';
 import { LABELS, type ComposeDocument } from '../compose/compose-spec.js';
 import { renderMesh } from '../compose/render.js';
-import { ImageUnavailableError, InterruptedError, PreflightError, isAbortError } from '../errors.js';
+import { HealthTimeoutError, ImageUnavailableError, InterruptedError, PreflightError, isAbortError } from '../errors.js';
 import type { ImageSetName } from '../model/image-sets.js';
 import { findIstioVersion } from '../model/istio-versions.js';
 import type { MeshModel } from '../model/mesh.js';
-import { buildModel, publishedPortNames, resolveSettings, type FlagValues, type Settings } from '../model/settings.js';
+import { SCALAR_SETTINGS, buildModel, publishedPortNames, resolveSettings, type FlagValues, type Settings } from '../model/settings.js';
 import type { ProgressEvent, Reporter, ServiceSummary } from '../output/events.js';
 import type { ComposeCli } from '../runtime/compose-cli.js';
 import type { DockerEngine } from '../runtime/docker-engine.js';
@@ -49,8 +49,11 @@ export interface UpOutcome {
   gatewayUrl?: string;
 }
 
-/** What a project was last brought up with, so `bookinfo` and a second `up` reuse it. */
-interface ProjectState {
+/**
+ * What a project was last brought up with, so `bookinfo` and a second `up` reuse it (and say so).
+ * `down` removes it: nothing saved outlives the stack it describes.
+ */
+export interface ProjectState {
   flags: FlagValues;
   bookinfo: boolean;
 }
@@ -79,22 +82,62 @@ export async function upCommand(input: UpInput, deps: UpDeps, signal: AbortSigna
   // Settings: the config file is read once; the project's saved flags, then this command line's.
   const configFile = await readConfigFile(input.flags, deps);
   const settingsFor = (flags: FlagValues) => resolveSettings({ file: configFile, env: deps.env, flags });
-  const stateDir = stateDirOf(deps.cwd, settingsFor(input.flags).settings.project);
-  const saved = await readState(stateDir);
-  const flags = mergeFlags(saved?.flags ?? {}, input.flags);
-  const bookinfo = input.bookinfo || (saved?.bookinfo ?? false);
+  const project = settingsFor(input.flags).settings.project;
+  const stateDir = stateDirOf(deps.cwd, project);
+  const command = input.bookinfo ? 'bookinfo' : 'up';
 
-  // Preflight: nothing is started before these pass.
-  const engineVersion = await deps.engine.version(signal);
-  const compose = await deps.compose();
-  const imageSet = await chooseImageSet(input.images ?? (flags.imageSet as ImageSetName | undefined) ?? 'upstream', () => settingsFor({ ...flags, imageSet: 'upstream' }).settings, deps, notice, signal);
-  const { settings, warnings } = settingsFor({ ...flags, imageSet, bookinfo });
-  for (const warning of warnings) notice(warning);
-  const model = buildModel(settings);
-  const version = findIstioVersion(model.istioVersion)!;
-  const { document, files } = renderMesh(model);
-  await checkHostPorts(model, settings, deps, signal);
-  await ensureImages(model, imagesOf(document), deps, notice, signal);
+  // Preflight: nothing is started before it passes; `enter` names each step for a deadline's message.
+  async function runPreflight(enter: (phase: string) => void) {
+    signal.throwIfAborted();
+    const saved = await readState(stateDir, notice);
+    const flags = mergeFlags(saved?.flags ?? {}, input.flags);
+    const bookinfo = input.bookinfo || (saved?.bookinfo ?? false);
+    if (saved) {
+      const reused = reusedSettings(saved, input);
+      if (reused.length > 0) {
+        notice(`reusing settings of the last up of project ${project} (${join(stateDir, STATE_FILE)}): ${reused.join(' ')}; \`mesh-local down --project ${project}\` forgets them`);
+      }
+    }
+    enter('asking the Docker Engine');
+    const engineVersion = await deps.engine.version(signal);
+    enter('looking for the Compose CLI');
+    const compose = await deps.compose();
+    enter('choosing the image set');
+    const imageSet = await chooseImageSet(input.images ?? (flags.imageSet as ImageSetName | undefined) ?? 'upstream', () => settingsFor({ ...flags, imageSet: 'upstream' }).settings, deps, notice, signal);
+    const { settings, warnings } = settingsFor({ ...flags, imageSet, bookinfo });
+    for (const warning of warnings) notice(warning);
+    const model = buildModel(settings);
+    const version = findIstioVersion(model.istioVersion)!;
+    const { document, files } = renderMesh(model);
+    enter('checking the host ports');
+    await checkHostPorts(model, settings, deps, signal);
+    enter(model.imageSet === 'sandbox' ? 'building the sandbox images' : 'pulling the images');
+    await ensureImages(model, imagesOf(document), deps, notice, signal);
+    signal.throwIfAborted();
+    return { flags, bookinfo, engineVersion, compose, imageSet, settings, model, version, document, files };
+  }
+
+  // Ctrl-C or the deadline can come at any moment of the preflight; whatever the interrupted call
+  // then rejects with ("cannot reach the Docker Engine", "building ... failed: aborted") is not
+  // what happened.
+  let phase = 'reading the saved state';
+  let preflight: Awaited<ReturnType<typeof runPreflight>>;
+  try {
+    preflight = await runPreflight((next) => (phase = next));
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    if ((signal.reason as { name?: string } | undefined)?.name === 'TimeoutError') {
+      throw new HealthTimeoutError(`the deadline passed before the stack was started, while ${phase}; nothing was started`, {
+        hint: 'raise --timeout (it also covers building and pulling images)',
+      });
+    }
+    deps.console.err(
+      `interrupted before the stack was started: the project's containers are as they were.\n` +
+        `  resume:   ${resumeCommand(command, project, input)}\n  clean up: mesh-local down --project ${project}\n`,
+    );
+    throw new InterruptedError('interrupted before the stack was started', { cause: error });
+  }
+  const { flags, bookinfo, engineVersion, compose, imageSet, settings, model, version, document, files } = preflight;
 
   // Write into the state directory; the files land before Compose can mount them.
   const composeFile = join(stateDir, 'docker-compose.yaml');
@@ -129,8 +172,9 @@ export async function upCommand(input: UpInput, deps: UpDeps, signal: AbortSigna
     const failure = isAbortError(error) ? new InterruptedError('interrupted while waiting') : error;
     emit({ type: 'finish', at: now(), ok: false, summary: [], elapsedMs: now() - started, message: failure instanceof Error ? failure.message.split('\n')[0]! : String(failure) });
     if (failure instanceof InterruptedError) {
+      // The settings are saved by now, so the project's name is enough to resume.
       deps.console.err(
-        `interrupted: the stack stays as it is.\n  resume:   mesh-local ${input.bookinfo ? 'bookinfo' : 'up'} --project ${model.project}\n  clean up: mesh-local down --project ${model.project}\n`,
+        `interrupted: the stack stays as it is.\n  resume:   mesh-local ${command} --project ${model.project}\n  clean up: mesh-local down --project ${model.project}\n`,
       );
       throw failure;
     }
@@ -236,27 +280,112 @@ export async function writeDiagnostics(stateDir: string, project: string, engine
   return dir;
 }
 
-/** This command line over the saved one; repeatable `--port` and `--image` add to the saved ones. */
+/**
+ * This command line over the saved one. Repeatable `--port` and `--image` merge by name: a later
+ * `--port gateway=X` replaces an earlier one for `gateway`, so saving the result after every `up`
+ * keeps one entry per name however often the same flags are given.
+ */
 export function mergeFlags(saved: FlagValues, current: FlagValues & { config?: string }): FlagValues & { config?: string } {
   const merged: FlagValues & { config?: string } = { ...saved, ...current };
   for (const key of ['port', 'image'] as const) {
-    const values = [...(saved[key] ?? []), ...(current[key] ?? [])];
+    const values = mergeByName([...(saved[key] ?? []), ...(current[key] ?? [])]);
     if (values.length > 0) merged[key] = values;
   }
   return merged;
 }
 
-async function readState(stateDir: string): Promise<ProjectState | undefined> {
+/** `NAME=VALUE` entries, the last one of each name winning, in the order names first appear. */
+function mergeByName(entries: readonly string[]): string[] {
+  const byName = new Map<string, string>();
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    // Malformed entries are kept as they are (once each), for the settings to refuse with their source.
+    byName.set(eq > 0 ? entry.slice(0, eq).trim() : `malformed:${entry}`, entry);
+  }
+  return [...byName.values()];
+}
+
+/** What the saved state adds to this command line, as flags (plus BookInfo), for the notice. */
+function reusedSettings(saved: ProjectState, input: UpInput): string[] {
+  const current = input.flags;
+  const reused: string[] = [];
+  for (const [name, value] of Object.entries(saved.flags) as [keyof FlagValues, unknown][]) {
+    if (name === 'project' || name === 'port' || name === 'image' || value === undefined) continue;
+    if (name === 'imageSet') {
+      if (input.images === undefined) reused.push(`--images ${String(value)}`);
+      continue;
+    }
+    if (current[name] !== undefined) continue;
+    const flag = name in SCALAR_SETTINGS ? SCALAR_SETTINGS[name as keyof typeof SCALAR_SETTINGS].flag : `--${name}`;
+    reused.push(typeof value === 'boolean' ? (value ? flag : `${flag}=false`) : `${flag} ${String(value)}`);
+  }
+  for (const [key, flag] of [['port', '--port'], ['image', '--image']] as const) {
+    const given = new Set((current[key] ?? []).map((entry) => entry.split('=')[0]!.trim()));
+    for (const entry of saved.flags[key] ?? []) if (!given.has(entry.split('=')[0]!.trim())) reused.push(`${flag} ${entry}`);
+  }
+  if (saved.bookinfo && !input.bookinfo) reused.push('(BookInfo, deployed by `mesh-local bookinfo`)');
+  return reused;
+}
+
+/**
+ * The command that resumes an `up` stopped before it saved its settings: this command line's
+ * settings, so the resumed one brings up the same stack.
+ */
+function resumeCommand(command: string, project: string, input: UpInput): string {
+  const words = ['mesh-local', command, '--project', project];
+  const { flags } = input;
+  for (const [name, spec] of Object.entries(SCALAR_SETTINGS)) {
+    const value = flags[name as keyof FlagValues];
+    if (name === 'project' || name === 'imageSet' || value === undefined || Array.isArray(value)) continue;
+    if (typeof value === 'boolean') {
+      if (value) words.push(spec.flag);
+    } else words.push(spec.flag, String(value));
+  }
+  if (input.images !== undefined) words.push('--images', input.images);
+  for (const entry of flags.image ?? []) words.push('--image', entry);
+  for (const entry of flags.port ?? []) words.push('--port', entry);
+  if (flags.config !== undefined) words.push('--config', flags.config);
+  return words.map(shellWord).join(' ');
+}
+
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+const STATE_FILE = 'state.json';
+
+/**
+ * The saved state, or undefined when there is none. A file that cannot be used (half written by
+ * an older version, edited by hand) is ignored with a notice rather than trusted.
+ */
+export async function readState(stateDir: string, notice: (message: string) => void = () => undefined): Promise<ProjectState | undefined> {
+  const path = join(stateDir, STATE_FILE);
+  let text: string;
   try {
-    return JSON.parse(await readFile(join(stateDir, 'state.json'), 'utf8')) as ProjectState;
-  } catch {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    notice(`ignoring ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+  try {
+    const state = JSON.parse(text) as ProjectState;
+    const list = (value: unknown) => value === undefined || (Array.isArray(value) && value.every((entry) => typeof entry === 'string'));
+    if (typeof state !== 'object' || state === null || typeof state.flags !== 'object' || state.flags === null || !list(state.flags.port) || !list(state.flags.image)) {
+      throw new Error('not the shape mesh-local writes');
+    }
+    return { flags: state.flags, bookinfo: state.bookinfo === true };
+  } catch (error) {
+    notice(`ignoring ${path}: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;
   }
 }
 
-async function writeState(stateDir: string, state: ProjectState): Promise<void> {
+/** Saves what this `up` ran with; `--config` is not saved (the file is read again each time). */
+export async function writeState(stateDir: string, state: ProjectState): Promise<void> {
   const { config: _config, ...flags } = state.flags as FlagValues & { config?: string };
-  await writeAtomically(join(stateDir, 'state.json'), `${JSON.stringify({ ...state, flags }, null, 2)}\n`);
+  const saved: ProjectState = { flags: { ...flags, ...(flags.port ? { port: mergeByName(flags.port) } : {}), ...(flags.image ? { image: mergeByName(flags.image) } : {}) }, bookinfo: state.bookinfo };
+  await writeAtomically(join(stateDir, STATE_FILE), `${JSON.stringify(saved, null, 2)}\n`);
 }
 
 /** The first line of an error, without dockerode's `(HTTP code 500) server error - ` prefix. */
