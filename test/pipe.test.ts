@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { temporaryDirectory } from './support/cli.js';
+import { SANDBOX_BASE_IMAGE } from '../src/model/image-sets.js';
+import { dockerodeEngine } from '../src/runtime/docker-engine.js';
+import { requireCompose, temporaryDirectory } from './support/cli.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'mesh-local.js');
 
@@ -9,9 +13,9 @@ const BIN = join(import.meta.dirname, '..', 'bin', 'mesh-local.js');
  * `mesh-local <args> | head -1` through bash; bash exits with mesh-local's own exit code
  * (PIPESTATUS), its stderr is mesh-local's (head writes none).
  */
-function pipeline(args: string, options: { cwd: string; stderrToo?: boolean }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function pipeline(args: string, options: { cwd: string; stderrToo?: boolean; lines?: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const redirect = options.stderrToo ? ' 2>&1' : '';
-  const script = `node ${JSON.stringify(BIN)} ${args}${redirect} | head -1; exit "\${PIPESTATUS[0]}"`;
+  const script = `node ${JSON.stringify(BIN)} ${args}${redirect} | head -${options.lines ?? 1}; exit "\${PIPESTATUS[0]}"`;
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', script], { cwd: options.cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -68,6 +72,25 @@ describe('a closed output pipe', () => {
       const usage = await pipeline('up --timeout 0', { cwd, stderrToo: true });
       expect(usage.stdout).toBe("error: option '--timeout <duration>' argument '0' is invalid. expected a duration from 1s to 24h, such as 300s, 5m or 1h\n");
       expect(usage.code).toBe(2);
+    }
+  });
+
+  it('logs -f | head -2 ends at once, quietly, instead of following forever', async () => {
+    const project = `mltest-pipe-logs-${randomUUID().slice(0, 6)}`;
+    const cwd = await temporaryDirectory('pipe');
+    const file = join(cwd, 'docker-compose.yaml');
+    const script = 'i=0; while true; do i=$$((i+1)); echo line $$i; sleep 0.2; done';
+    await writeFile(file, `services:\n  app:\n    image: ${SANDBOX_BASE_IMAGE}\n    init: true\n    command: ["sh", "-c", ${JSON.stringify(script)}]\n`);
+    await (await requireCompose()).up(file, project, ['app']);
+    try {
+      const started = Date.now();
+      const result = await pipeline(`logs app -f --project ${project}`, { cwd, lines: 2 });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(result.stdout).toMatch(/^line \d+\nline \d+\n$/);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(141);
+    } finally {
+      await dockerodeEngine().removeProject(project, { volumes: true });
     }
   });
 });

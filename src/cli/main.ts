@@ -21,6 +21,8 @@ export async function run(argv: readonly string[], context: CliContext): Promise
       if (error.exitCode === 0) return ExitCode.ok;
       return ExitCode.usage;
     }
+    // The reader went away: there is no one to tell, and main() exits with 141.
+    if (context.signal?.reason === OUTPUT_CLOSED) return ExitCode.outputClosed;
     const failure = context.signal?.aborted ? asInterrupt(error) : error;
     report(failure, context);
     return exitCodeFor(failure);
@@ -71,6 +73,9 @@ export async function main(interrupt: AbortController): Promise<void> {
   process.exitCode = output.closed() ?? code;
 }
 
+/** The abort reason when stdout or stderr was closed; an AbortError, as Ctrl-C's. */
+export const OUTPUT_CLOSED = new DOMException('the output was closed', 'AbortError');
+
 /**
  * A reader that goes away (`mesh-local --help | head -1`, `logs -f | head`) makes the next write
  * fail with EPIPE, which Node raises as an 'error' event: unhandled, it ends the process with a
@@ -89,7 +94,7 @@ function guardOutput(interrupt: AbortController): { out: (text: string) => void;
       closedWith ??= error.code === 'EPIPE' ? ExitCode.outputClosed : ExitCode.failure;
       // If the command has already returned, this is the code the process ends with.
       process.exitCode = closedWith;
-      if (!interrupt.signal.aborted) interrupt.abort(new DOMException('output closed', 'AbortError'));
+      if (!interrupt.signal.aborted) interrupt.abort(OUTPUT_CLOSED);
     });
     return (text: string) => {
       if (open && !stream.destroyed) stream.write(text);
