@@ -29,6 +29,19 @@ describe('deadline', () => {
     second.clear();
   });
 
+  it('takes any number of listeners without a MaxListenersExceededWarning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    const { signal, clear } = deadline(60_000);
+    for (let call = 0; call < 50; call++) signal.addEventListener('abort', () => undefined);
+    clear();
+    // Warnings are emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
   it('does not abort once cleared', async () => {
     const { signal, clear } = deadline(20);
     clear();

@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * A signal that aborts when `parent` does, or after `ms` with a `TimeoutError` (as
  * `AbortSignal.timeout` does), and `clear` to stop the timer once the work is done.
@@ -8,6 +10,8 @@
  */
 export function deadline(ms: number, parent?: AbortSignal): { signal: AbortSignal; clear: () => void } {
   const controller = new AbortController();
+  // Every call made under a deadline listens on it: `down` removes dozens of containers at once.
+  setMaxListeners(0, controller.signal);
   const timer = setTimeout(() => controller.abort(new DOMException(`the deadline of ${ms} ms passed`, 'TimeoutError')), ms);
   // The deadline alone never keeps the process running.
   timer.unref();
