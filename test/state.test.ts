@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stateDirOf } from '../src/app/up.js';
+import { HOST_PORT_NAMES } from '../src/model/mesh.js';
+import { dockerodeEngine } from '../src/runtime/docker-engine.js';
+import { runCli, temporaryDirectory } from './support/cli.js';
+
+const engine = dockerodeEngine();
+const ANY_PORTS = HOST_PORT_NAMES.flatMap((name) => ['--port', `${name}=0`]);
+const NOTHING = { containers: [], networks: [], volumes: [] };
+const projects: string[] = [];
+
+function newProject(name: string): string {
+  const project = `mltest-${name}-${randomUUID().slice(0, 6)}`;
+  projects.push(project);
+  return project;
+}
+
+afterAll(async () => {
+  for (const project of projects) await engine.removeProject(project, { volumes: true }).catch(() => undefined);
+}, 120_000);
+
+// The issue: state.json grew by the --port flags on every up, and down kept it, so the next up
+// of the project silently started BookInfo again.
+describe("a project's saved state on the real engine", () => {
+  it('3 up/down cycles: state.json keeps its size, a second up says what it reused, down forgets it', async () => {
+    const cwd = await temporaryDirectory('state');
+    const project = newProject('state');
+    const stateFile = join(stateDirOf(cwd, project), 'state.json');
+    const sizes: number[] = [];
+    for (let cycle = 0; cycle < 3; cycle++) {
+      const up = await runCli(['up', '--project', project, '--images', 'sandbox', ...ANY_PORTS], { cwd });
+      expect(up.code, up.stderr).toBe(0);
+      // Nothing saved since the last down: nothing reused.
+      expect(up.stderr).not.toContain('reusing settings');
+      sizes.push((await stat(stateFile)).size);
+
+      // Without the --port flags, the project's saved ones are used, and named.
+      const again = await runCli(['up', '--project', project, '--images', 'sandbox'], { cwd });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toContain(`notice: reusing settings of the last up of project ${project} (${stateFile}): ${ANY_PORTS.join(' ')}`);
+      sizes.push((await stat(stateFile)).size);
+
+      const down = await runCli(['down', '--project', project], { cwd });
+      expect(down.code, down.stderr).toBe(0);
+      expect(down.stderr).toContain(`forgot its saved settings (${stateFile})`);
+      await expect(stat(stateFile)).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(await engine.projectResources(project)).toEqual(NOTHING);
+    }
+    expect(new Set(sizes).size).toBe(1);
+  }, 600_000);
+
+  it('bookinfo, down, then up: the control plane only, nothing reused', async () => {
+    const cwd = await temporaryDirectory('state');
+    const project = newProject('state-bookinfo');
+    const bookinfo = await runCli(['bookinfo', '--project', project, '--images', 'sandbox', ...ANY_PORTS, '--timeout', '8m'], { cwd });
+    expect(bookinfo.code, bookinfo.stderr).toBe(0);
+    // A diagnostics bundle is the user's; down keeps it, and the next up does not read it.
+    const down = await runCli(['down', '--project', project], { cwd });
+    expect(down.code, down.stderr).toBe(0);
+
+    const up = await runCli(['up', '--project', project, '--images', 'sandbox', ...ANY_PORTS], { cwd });
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).not.toContain('reusing settings');
+    const services = (await engine.projectContainers(project)).map((container) => container.service);
+    expect(services).toContain('istio-pilot');
+    expect(services.filter((service) => /productpage|reviews|ratings|details/.test(service))).toEqual([]);
+
+    expect((await runCli(['down', '--project', project], { cwd })).code).toBe(0);
+    // Nothing of the project is left in the state root either.
+    expect(await readdir(join(cwd, '.mesh-local'))).toEqual([]);
+  }, 600_000);
+});
