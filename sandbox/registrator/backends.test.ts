@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { consulMeta, consulRegistration, ownedBy } from './consul-backend.js';
-import { eurekaInstance, ownedInstanceIds } from './eureka-backend.js';
+import { consulMeta, consulRegistration } from './consul-backend.js';
+import { eurekaInstance } from './eureka-backend.js';
+import { SERVICE_ID_PATTERN } from './registrator.js';
 import type { ServiceRegistration } from './services.js';
 
 const details: ServiceRegistration = {
@@ -32,14 +33,6 @@ describe('Consul registration', () => {
     const meta = consulMeta({ ...details, protocol: 'http', attrs: { 'istio.protocol': 'x', 'consul-internal': 'y' }, labels: { 'app.kubernetes.io/name': 'z', env: 'prod' } });
     expect(meta).toEqual({ protocol: 'http', env: 'prod' });
   });
-
-  it('recognises the IDs this host generated, and no others', () => {
-    const owned = ownedBy('f00dfeed1234');
-    expect(owned.test('f00dfeed1234:consul-details-v1-1:9080')).toBe(true);
-    expect(owned.test('f00dfeed1234:consul-dns-1:53:udp')).toBe(true);
-    expect(owned.test('otherhost:consul-details-v1-1:9080')).toBe(false);
-    expect(owned.test('details-custom-id')).toBe(false);
-  });
 });
 
 describe('Eureka registration', () => {
@@ -59,11 +52,13 @@ describe('Eureka registration', () => {
       },
     });
   });
+});
 
-  it('recognises the instance IDs this host generated', () => {
-    const owned = ownedInstanceIds('f00dfeed1234');
-    expect(owned.test('f00dfeed1234-consul-details-v1-1-9080')).toBe(true);
-    expect(owned.test('otherhost-consul-details-v1-1-9080')).toBe(false);
-    expect(owned.test('details')).toBe(false);
+describe("registrator's service IDs (what -cleanup may remove)", () => {
+  it('splits <hostname>:<container>:<port>[:udp] as bridge.go does; anything else is not one', () => {
+    expect(SERVICE_ID_PATTERN.exec('registrator:mesh-details-v1-1:9080')?.slice(1)).toEqual(['registrator', 'mesh-details-v1-1']);
+    expect(SERVICE_ID_PATTERN.exec('f00dfeed1234:consul-dns-1:53:udp')?.slice(1)).toEqual(['f00dfeed1234', 'consul-dns-1']);
+    expect(SERVICE_ID_PATTERN.test('details-custom-id')).toBe(false);
+    expect(SERVICE_ID_PATTERN.test('registrator-mesh-details-v1-1-9080')).toBe(false);
   });
 });

@@ -1,33 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import { ConsulBackend } from './consul-backend.js';
 import { createBackend, parseConfig, parseRegistryUri, type RegistratorConfig } from './config.js';
-import { resolveDockerSocket } from './docker.js';
+import { resolveDockerEndpoint } from './docker.js';
 import { EurekaBackend } from './eureka-backend.js';
 
-const noSockets = () => false;
 const GLIDERLABS = { MESH_LOCAL_STANDS_IN: 'docker.io/gliderlabs/registrator:master' };
 const FORK = { MESH_LOCAL_STANDS_IN: 'docker.io/ijsnellf/registrator:v7' };
-const consul = (argv: string[], env: NodeJS.ProcessEnv = {}, exists: (path: string) => boolean = noSockets): RegistratorConfig => parseConfig(argv, { ...GLIDERLABS, ...env }, exists);
-const eureka = (argv: string[], env: NodeJS.ProcessEnv = {}): RegistratorConfig => parseConfig(argv, { ...FORK, ...env }, noSockets);
+const consul = (argv: string[], env: NodeJS.ProcessEnv = {}): RegistratorConfig => parseConfig(argv, { ...GLIDERLABS, ...env });
+const eureka = (argv: string[], env: NodeJS.ProcessEnv = {}): RegistratorConfig => parseConfig(argv, { ...FORK, ...env });
 
 describe('parseConfig', () => {
   it("reads upstream's Consul command line", () => {
-    const config = consul(['-internal', '-retry-attempts=-1', '-resync=5', 'consul://consul:8500'], {}, (path) => path === '/tmp/docker.sock');
+    const config = consul(['-internal', '-retry-attempts=-1', '-resync=5', '-cleanup', 'consul://consul:8500'], { DOCKER_HOST: 'tcp://registrator-docker-api:2375' });
     expect(config).toEqual({
       registry: { kind: 'consul', baseUrl: 'http://consul:8500' },
-      dockerSocket: '/tmp/docker.sock',
+      docker: { baseUrl: 'http://registrator-docker-api:2375' },
       heartbeatMs: 0,
       resyncMs: 5000,
       ttlSeconds: 0,
       retryAttempts: -1,
       retryIntervalMs: 2000,
       explicit: false,
+      cleanup: true,
       forceTags: [],
     });
   });
 
-  it("has upstream's defaults: no resync, one ping, no heartbeats", () => {
-    expect(consul(['consul://c'])).toMatchObject({ resyncMs: 0, retryAttempts: 0, heartbeatMs: 0, ttlSeconds: 0 });
+  it("has upstream's defaults: no resync, one ping, no heartbeats, no cleanup", () => {
+    expect(consul(['consul://c'])).toMatchObject({ resyncMs: 0, retryAttempts: 0, heartbeatMs: 0, ttlSeconds: 0, cleanup: false });
   });
 
   it("reads upstream's Eureka command line: -ttl-refresh is the heartbeat, -ttl the lease", () => {
@@ -101,19 +101,34 @@ describe('createBackend', () => {
   });
 });
 
-describe('resolveDockerSocket', () => {
-  it('prefers DOCKER_SOCKET, then a unix:// DOCKER_HOST', () => {
-    expect(resolveDockerSocket({ DOCKER_SOCKET: '/x.sock', DOCKER_HOST: 'unix:///y.sock' }, noSockets)).toBe('/x.sock');
-    expect(resolveDockerSocket({ DOCKER_HOST: 'unix:///y.sock' }, noSockets)).toBe('/y.sock');
+describe('resolveDockerEndpoint', () => {
+  it("takes registrator's default, unix:///tmp/docker.sock, when DOCKER_HOST is empty", () => {
+    expect(resolveDockerEndpoint({})).toEqual({ socketPath: '/tmp/docker.sock' });
+    expect(resolveDockerEndpoint({ DOCKER_HOST: '' })).toEqual({ socketPath: '/tmp/docker.sock' });
   });
 
-  it('otherwise takes whichever of /var/run/docker.sock and /tmp/docker.sock exists', () => {
-    expect(resolveDockerSocket({}, (path) => path === '/tmp/docker.sock')).toBe('/tmp/docker.sock');
-    expect(resolveDockerSocket({}, () => true)).toBe('/var/run/docker.sock');
-    expect(resolveDockerSocket({}, noSockets)).toBe('/var/run/docker.sock');
+  it('reads DOCKER_HOST as go-dockerclient does: unix://, tcp:// and http:// (plain HTTP), no scheme as tcp://', () => {
+    expect(resolveDockerEndpoint({ DOCKER_HOST: 'unix:///var/run/docker.sock' })).toEqual({ socketPath: '/var/run/docker.sock' });
+    expect(resolveDockerEndpoint({ DOCKER_HOST: 'tcp://registrator-docker-api:2375' })).toEqual({ baseUrl: 'http://registrator-docker-api:2375' });
+    expect(resolveDockerEndpoint({ DOCKER_HOST: 'tcp://10.0.0.2:2376' })).toEqual({ baseUrl: 'http://10.0.0.2:2376' });
+    expect(resolveDockerEndpoint({ DOCKER_HOST: 'http://docker:8080' })).toEqual({ baseUrl: 'http://docker:8080' });
+    expect(resolveDockerEndpoint({ DOCKER_HOST: 'docker:2375' })).toEqual({ baseUrl: 'http://docker:2375' });
   });
 
-  it('refuses a TCP DOCKER_HOST', () => {
-    expect(() => resolveDockerSocket({ DOCKER_HOST: 'tcp://127.0.0.1:2375' }, noSockets)).toThrow('is not a unix socket');
+  it('lets tests name a socket with DOCKER_SOCKET, over DOCKER_HOST', () => {
+    expect(resolveDockerEndpoint({ DOCKER_SOCKET: '/x.sock', DOCKER_HOST: 'tcp://d:2375' })).toEqual({ socketPath: '/x.sock' });
+  });
+
+  it('refuses what go-dockerclient cannot use, and TLS, which this registrator lacks', () => {
+    expect(() => resolveDockerEndpoint({ DOCKER_HOST: 'ftp://docker:21' })).toThrow('invalid endpoint');
+    expect(() => resolveDockerEndpoint({ DOCKER_HOST: 'tcp://docker:0' })).toThrow('invalid endpoint');
+    expect(() => resolveDockerEndpoint({ DOCKER_HOST: 'tcp://docker:99999' })).toThrow('invalid endpoint');
+    expect(() => resolveDockerEndpoint({ DOCKER_HOST: 'tcp://docker' })).toThrow('unsupported protocol scheme "tcp"');
+    expect(() => resolveDockerEndpoint({ DOCKER_HOST: 'https://docker:2376' })).toThrow('TLS to the Docker Engine is not implemented');
+    expect(() => resolveDockerEndpoint({ DOCKER_HOST: 'tcp://docker:2376', DOCKER_TLS_VERIFY: '1' })).toThrow('TLS to the Docker Engine is not implemented');
+  });
+
+  it('refuses a bad DOCKER_HOST as registrator does, with exit code 1 (log.Fatal)', () => {
+    expect(() => consul(['consul://c'], { DOCKER_HOST: 'ftp://docker:21' })).toThrow(expect.objectContaining({ exitCode: 1, message: expect.stringMatching(/^invalid endpoint/) }));
   });
 });

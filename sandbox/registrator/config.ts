@@ -4,8 +4,8 @@
  * Consul, the ijsnellf fork for Eureka; MESH_LOCAL_STANDS_IN names it), so a flag upstream lacks is
  * refused with Go's message, and upstream's defaults hold: `-resync` 0 (off), `-retry-attempts` 0
  * (one ping), `-ttl-refresh`/`-ttl` 0 (no heartbeats, the registry's lease), e.g.
- *   -internal -retry-attempts=-1 -resync=5 consul://consul:8500
- *   -internal -retry-attempts=-1 -ttl-refresh=30 -ttl=90 -resync=5 eureka://eureka:8080/eureka/v2
+ *   -internal -retry-attempts=-1 -resync=5 -cleanup consul://consul:8500
+ *   -internal -retry-attempts=-1 -ttl-refresh=30 -ttl=90 -resync=5 -cleanup eureka://eureka:8080/eureka/v2
  * Flags upstream has but this registrator does not implement (-ip, -useIpFromLabel, ...) are
  * refused by name rather than ignored. Tests may shorten the periods with HEARTBEAT_SECONDS and
  * RESYNC_SECONDS (fractional seconds), which apply only where the flag is not given.
@@ -13,7 +13,7 @@
 import { CommandLineError } from '../../src/model/upstream/command-line.js';
 import { parseUpstreamCommandLine } from '../common/upstream-cli.js';
 import { ConsulBackend } from './consul-backend.js';
-import { resolveDockerSocket } from './docker.js';
+import { DockerEndpointError, resolveDockerEndpoint, type DockerEndpoint } from './docker.js';
 import { EurekaBackend } from './eureka-backend.js';
 import type { RegistryBackend } from './registry.js';
 
@@ -21,7 +21,8 @@ export type RegistryTarget = { kind: 'consul'; baseUrl: string } | { kind: 'eure
 
 export interface RegistratorConfig {
   registry: RegistryTarget;
-  dockerSocket: string;
+  /** DOCKER_HOST as registrator and go-dockerclient read it (see docker.ts). */
+  docker: DockerEndpoint;
   /** 0: no heartbeats (upstream's default without -ttl-refresh). */
   heartbeatMs: number;
   /** 0: no periodic resync (upstream's default without -resync). */
@@ -31,6 +32,8 @@ export interface RegistratorConfig {
   retryAttempts: number;
   retryIntervalMs: number;
   explicit: boolean;
+  /** `-cleanup`: each sync also removes registrations of vanished containers and dangling ones. */
+  cleanup: boolean;
   forceTags: string[];
 }
 
@@ -83,7 +86,7 @@ export function parseRegistryUri(raw: string): RegistryTarget {
   throw new ConfigError(`unsupported registry '${scheme}://' (this registrator speaks consul:// and eureka://)`);
 }
 
-export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, exists?: (path: string) => boolean): RegistratorConfig {
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): RegistratorConfig {
   let commandLine;
   try {
     commandLine = parseUpstreamCommandLine(REGISTRATOR_BINARY, argv, env);
@@ -110,15 +113,25 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, exists?: (pa
   const retryIntervalMs = commandLine.int('retry-interval') ?? 2000;
   if (retryIntervalMs <= 0) throw new ConfigError('-retry-interval must be greater than 0');
 
+  let docker: DockerEndpoint;
+  try {
+    docker = resolveDockerEndpoint(env);
+  } catch (error) {
+    // registrator.go: assert(err) after NewClientFromEnv, a log.Fatal.
+    if (error instanceof DockerEndpointError) throw new ConfigError(error.message);
+    throw error;
+  }
+
   return {
     registry: parseRegistryUri(commandLine.positionals[0]!),
-    dockerSocket: resolveDockerSocket(env, exists),
+    docker,
     heartbeatMs: seconds(commandLine.given('ttl-refresh') ? ttlRefresh : undefined, env, 'HEARTBEAT_SECONDS') * 1000,
     resyncMs: seconds(commandLine.given('resync') ? commandLine.int('resync') : undefined, env, 'RESYNC_SECONDS') * 1000,
     ttlSeconds: ttl,
     retryAttempts: commandLine.int('retry-attempts') ?? 0,
     retryIntervalMs,
     explicit: commandLine.bool('explicit'),
+    cleanup: commandLine.bool('cleanup'),
     forceTags: (commandLine.string('tags') ?? '')
       .split(',')
       .map((tag) => tag.trim())

@@ -3,7 +3,7 @@
  * backend does (master build: attributes go into ServiceMeta).
  */
 import { send, summarize } from './http.js';
-import { RegistryError, type ReconcileResult, type RegistryBackend } from './registry.js';
+import { RegistryError, type ListedService, type RegistryBackend } from './registry.js';
 import type { ServiceRegistration } from './services.js';
 
 /** Consul refuses Meta keys outside this alphabet and the reserved `consul-` prefix. */
@@ -49,31 +49,6 @@ export function consulRegistration(service: ServiceRegistration): ConsulRegistra
 interface AgentService {
   ID: string;
   Service: string;
-  Tags?: string[] | null;
-  Address?: string;
-  Port?: number;
-  Meta?: Record<string, string> | null;
-}
-
-function sameRegistration(wanted: ConsulRegistration, existing: AgentService): boolean {
-  const meta = existing.Meta ?? {};
-  return (
-    existing.Service === wanted.Name &&
-    (existing.Address ?? '') === wanted.Address &&
-    existing.Port === wanted.Port &&
-    JSON.stringify(existing.Tags ?? []) === JSON.stringify(wanted.Tags) &&
-    Object.keys(meta).length === Object.keys(wanted.Meta).length &&
-    Object.entries(wanted.Meta).every(([key, value]) => meta[key] === value)
-  );
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** IDs this registrator generated: `<hostname>:<container name>:<port>` (registrator's own pattern). */
-export function ownedBy(hostname: string): RegExp {
-  return new RegExp(`^${escapeRegExp(hostname)}:[a-zA-Z0-9][a-zA-Z0-9_.-]+:[0-9]+(?::udp)?$`);
 }
 
 export class ConsulBackend implements RegistryBackend {
@@ -125,26 +100,14 @@ export class ConsulBackend implements RegistryBackend {
     await this.register(service);
   }
 
-  async reconcile(hostname: string, services: ServiceRegistration[]): Promise<ReconcileResult> {
+  /** The agent's services, as gliderlabs' consul adapter lists them (`Agent().Services()`). */
+  async services(): Promise<ListedService[]> {
     const response = await send({ url: `${this.baseUrl}/v1/agent/services`, timeoutMs: this.timeoutMs });
     if (response.status !== 200) throw new RegistryError(`listing agent services: ${summarize(response)}`, response.status);
-    const existing = JSON.parse(response.body) as Record<string, AgentService>;
-    const result: ReconcileResult = { added: [], removed: [] };
+    return Object.values(JSON.parse(response.body) as Record<string, AgentService>).map((service) => ({ id: service.ID, name: service.Service }));
+  }
 
-    for (const service of services) {
-      const current = existing[service.id];
-      if (current && sameRegistration(consulRegistration(service), current)) continue;
-      await this.register(service);
-      result.added.push(service.id);
-    }
-
-    const wanted = new Set(services.map((service) => service.id));
-    const owned = ownedBy(hostname);
-    for (const id of Object.keys(existing)) {
-      if (wanted.has(id) || !owned.test(id)) continue;
-      await this.deregisterId(id);
-      result.removed.push(id);
-    }
-    return result;
+  async deregisterListed(service: ListedService): Promise<void> {
+    await this.deregisterId(service.id);
   }
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UnixSocketDockerClient, parseJsonLines, toDockerEvent, type DockerEvent } from './docker.js';
+import { EngineDockerClient, parseJsonLines, toDockerEvent, type DockerEvent } from './docker.js';
 import { FakeDocker } from './fake-docker.js';
 import type { ContainerInspect } from './services.js';
 
@@ -48,15 +48,15 @@ describe('toDockerEvent', () => {
   });
 });
 
-describe('UnixSocketDockerClient against a fake Docker API', () => {
+describe('EngineDockerClient against a fake Docker API', () => {
   let tmp: string;
   let docker: FakeDocker;
-  let client: UnixSocketDockerClient;
+  let client: EngineDockerClient;
 
   beforeEach(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'docker-client-test-'));
     docker = await FakeDocker.start(join(tmp, 'docker.sock'));
-    client = new UnixSocketDockerClient(docker.socketPath);
+    client = new EngineDockerClient({ socketPath: docker.socketPath });
   });
 
   afterEach(async () => {
@@ -71,6 +71,31 @@ describe('UnixSocketDockerClient against a fake Docker API', () => {
     expect((await client.inspectContainer(details.Id))?.Name).toBe('/consul-details-v1-1');
     expect(await client.inspectContainer('0000')).toBeUndefined();
     expect(docker.requests).toEqual(['GET /containers/json', `GET /containers/${details.Id}/json`, 'GET /containers/0000/json']);
+  });
+
+  it('lists with filters as the Engine API takes them', async () => {
+    await client.listContainers({ status: ['created', 'running'] });
+    expect(docker.requests).toEqual(['GET /containers/json']);
+    expect(docker.listQueries).toEqual([JSON.stringify({ status: ['created', 'running'] })]);
+  });
+
+  it('speaks to an Engine API over TCP (DOCKER_HOST=tcp://...) the same way', async () => {
+    const tcp = await FakeDocker.start(0);
+    try {
+      const details = fixture('consul-details-v1');
+      tcp.put(details);
+      const overTcp = new EngineDockerClient({ baseUrl: `http://127.0.0.1:${tcp.port}` });
+      expect((await overTcp.listContainers()).map((container) => container.Id)).toEqual([details.Id]);
+      expect((await overTcp.inspectContainer(details.Id))?.Name).toBe('/consul-details-v1-1');
+      const events = await overTcp.events(new AbortController().signal);
+      const reading = collect(events);
+      tcp.startContainer(fixture('consul-reviews-v2'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      tcp.endEventStreams();
+      expect((await reading).map((event) => event.action)).toEqual(['start']);
+    } finally {
+      await tcp.close();
+    }
   });
 
   it('raises a Docker API error with the status for a failing call', async () => {
@@ -107,7 +132,7 @@ describe('UnixSocketDockerClient against a fake Docker API', () => {
   });
 
   it('fails to subscribe when nothing listens on the socket', async () => {
-    const missing = new UnixSocketDockerClient(join(tmp, 'nothing.sock'));
+    const missing = new EngineDockerClient({ socketPath: join(tmp, 'nothing.sock') });
     await expect(missing.events(new AbortController().signal)).rejects.toThrow(/unix:.*nothing\.sock\/events: connect ENOENT/);
   });
 });

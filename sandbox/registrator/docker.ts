@@ -1,8 +1,8 @@
 /**
  * The registrator's view of Docker: an interface, and its implementation over the Engine API on a
- * unix socket (unversioned paths, which the daemon serves at its own API version).
+ * unix socket or over TCP, wherever DOCKER_HOST points (unversioned paths, which the daemon serves
+ * at its own API version), as go-dockerclient's `NewClientFromEnv` reads it for registrator.
  */
-import { existsSync } from 'node:fs';
 import { isAbort, open, send, summarize } from './http.js';
 import type { ContainerInspect } from './services.js';
 
@@ -25,8 +25,8 @@ export interface DockerEvent {
 }
 
 export interface DockerClient {
-  /** Running containers. */
-  listContainers(): Promise<ContainerSummary[]>;
+  /** Running containers; `filters` as the Engine API takes them (`{status: ["running"]}`). */
+  listContainers(filters?: Record<string, string[]>): Promise<ContainerSummary[]>;
   /** `undefined` when the container no longer exists. */
   inspectContainer(id: string): Promise<ContainerInspect | undefined>;
   /**
@@ -48,18 +48,28 @@ export class DockerApiError extends Error {
   }
 }
 
-export class UnixSocketDockerClient implements DockerClient {
-  constructor(
-    readonly socketPath: string,
-    private readonly timeoutMs = 10_000,
-  ) {}
+/** Where the Engine API answers: a unix socket, or an HTTP base URL (`tcp://host:port`). */
+export type DockerEndpoint = { socketPath: string } | { baseUrl: string };
 
-  private url(path: string): string {
-    return `http://docker${path}`;
+export class EngineDockerClient implements DockerClient {
+  private readonly socketPath: string | undefined;
+  private readonly baseUrl: string;
+
+  constructor(
+    readonly endpoint: DockerEndpoint,
+    private readonly timeoutMs = 10_000,
+  ) {
+    this.socketPath = 'socketPath' in endpoint ? endpoint.socketPath : undefined;
+    this.baseUrl = 'baseUrl' in endpoint ? endpoint.baseUrl : 'http://docker';
   }
 
-  async listContainers(): Promise<ContainerSummary[]> {
-    const response = await send({ url: this.url('/containers/json'), socketPath: this.socketPath, timeoutMs: this.timeoutMs });
+  private url(path: string): string {
+    return `${this.baseUrl}${path}`;
+  }
+
+  async listContainers(filters?: Record<string, string[]>): Promise<ContainerSummary[]> {
+    const query = filters ? `?filters=${encodeURIComponent(JSON.stringify(filters))}` : '';
+    const response = await send({ url: this.url(`/containers/json${query}`), socketPath: this.socketPath, timeoutMs: this.timeoutMs });
     if (response.status !== 200) throw new DockerApiError(`listing containers: ${summarize(response)}`, response.status);
     return JSON.parse(response.body) as ContainerSummary[];
   }
@@ -150,16 +160,41 @@ async function* containerEvents(values: AsyncIterable<unknown>, signal: AbortSig
   }
 }
 
+/** Raised where go-dockerclient fails with ErrInvalidEndpoint, or for what this client lacks. */
+export class DockerEndpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DockerEndpointError';
+  }
+}
+
 /**
- * Where the Docker socket is: DOCKER_SOCKET, else a unix:// DOCKER_HOST (what gliderlabs/registrator
- * reads), else the first of /var/run/docker.sock and /tmp/docker.sock (where upstream's compose files
- * mount it) that exists.
+ * Where the Engine API is, as registrator finds it: DOCKER_HOST, which registrator.go sets to
+ * unix:///tmp/docker.sock when it is empty, read by go-dockerclient (client.go `parseEndpoint`,
+ * v1.2.0): no scheme means tcp://; tcp://host:port and http:// are plain HTTP (a port out of
+ * range is an invalid endpoint); unix:// is a socket path. TLS (https://, DOCKER_TLS_VERIFY)
+ * is not implemented here and refused. DOCKER_SOCKET, a socket path, overrides it all (tests).
  */
-export function resolveDockerSocket(env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync): string {
-  if (env.DOCKER_SOCKET) return env.DOCKER_SOCKET;
-  const host = env.DOCKER_HOST ?? '';
-  if (host.startsWith('unix://')) return host.slice('unix://'.length);
-  if (host !== '') throw new Error(`DOCKER_HOST=${host} is not a unix socket; set DOCKER_SOCKET to the socket path`);
-  const candidates = ['/var/run/docker.sock', '/tmp/docker.sock'];
-  return candidates.find((path) => exists(path)) ?? candidates[0]!;
+export function resolveDockerEndpoint(env: NodeJS.ProcessEnv): DockerEndpoint {
+  if (env.DOCKER_SOCKET) return { socketPath: env.DOCKER_SOCKET };
+  let host = env.DOCKER_HOST || 'unix:///tmp/docker.sock';
+  if (!host.includes('://')) host = `tcp://${host}`;
+  let url: URL;
+  try {
+    url = new URL(host);
+  } catch {
+    throw new DockerEndpointError('invalid endpoint');
+  }
+  const scheme = url.protocol.replace(/:$/, '');
+  if (scheme === 'unix') return { socketPath: url.pathname };
+  if (scheme === 'https' || ((scheme === 'tcp' || scheme === 'http') && env.DOCKER_TLS_VERIFY)) {
+    throw new DockerEndpointError(`DOCKER_HOST=${host}: TLS to the Docker Engine is not implemented by mesh-local's registrator`);
+  }
+  if (scheme !== 'tcp' && scheme !== 'http') throw new DockerEndpointError('invalid endpoint');
+  const port = url.port;
+  // go-dockerclient turns tcp:// into http:// only with a port; without one every call fails.
+  if (port === '' && scheme === 'tcp') throw new DockerEndpointError('unsupported protocol scheme "tcp"');
+  // http:// without a port is HTTP's 80 (URL parsing already refuses a port above 65535).
+  if (port !== '' && Number(port) < 1) throw new DockerEndpointError('invalid endpoint');
+  return { baseUrl: `http://${url.hostname}${port === '' ? '' : `:${port}`}` };
 }

@@ -2,12 +2,12 @@
  * Registers services with Eureka through its `/eureka/v2/apps` REST API, following the registrator
  * fork Istio's Eureka setup used (ijsnellf/registrator `eureka/eureka.go` at 1a2bcfb, the image
  * `ijsnellf/registrator:v7`): the same requests, a ping that never waits, renewals that re-register
- * nothing; hostName and app are the
- * service name (Pilot uses hostName as the service's host), the instance ID is the registrator ID
- * with `:` replaced by `-`, metadata carries `istio.protocol` plus the `key|value` tags as labels.
+ * nothing, no listing for `-cleanup`; hostName and app are the service name (Pilot uses hostName as
+ * the service's host), the instance ID is the registrator ID with `:` replaced by `-`, metadata
+ * carries `istio.protocol` plus the `key|value` tags as labels.
  */
 import { send, summarize } from './http.js';
-import { RegistryError, type ReconcileResult, type RegistryBackend } from './registry.js';
+import { RegistryError, type ListedService, type RegistryBackend } from './registry.js';
 import type { ServiceRegistration } from './services.js';
 
 export interface EurekaLease {
@@ -44,33 +44,6 @@ export function eurekaInstance(service: ServiceRegistration, lease: EurekaLease)
   };
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** Instance IDs this registrator generated: `<hostname>-<container name>-<port>`. */
-export function ownedInstanceIds(hostname: string): RegExp {
-  return new RegExp(`^${escapeRegExp(hostname.replace(/:/g, '-'))}-[a-zA-Z0-9][a-zA-Z0-9_.-]+-[0-9]+(?:-udp)?$`);
-}
-
-interface AppsDocument {
-  applications?: { application?: AppDocument[] | AppDocument };
-}
-interface AppDocument {
-  name?: string;
-  instance?: InstanceDocument[] | InstanceDocument;
-}
-interface InstanceDocument {
-  instanceId?: string;
-  hostName?: string;
-}
-
-/** Old Eureka servers answer a one-element list as an object; take both. */
-function list<T>(value: T[] | T | undefined): T[] {
-  if (value === undefined || value === null) return [];
-  return Array.isArray(value) ? value : [value];
-}
-
 export class EurekaBackend implements RegistryBackend {
   readonly needsHeartbeat = true;
 
@@ -95,12 +68,6 @@ export class EurekaBackend implements RegistryBackend {
    * fail and only `-resync` tries them again.
    */
   async ping(): Promise<void> {}
-
-  private async apps(): Promise<AppsDocument> {
-    const response = await send({ url: `${this.baseUrl}/apps`, headers: { accept: 'application/json' }, timeoutMs: this.timeoutMs });
-    if (response.status !== 200) throw new RegistryError(`eureka apps: ${summarize(response)}`, response.status);
-    return JSON.parse(response.body) as AppsDocument;
-  }
 
   async register(service: ServiceRegistration): Promise<void> {
     const response = await send({
@@ -133,29 +100,15 @@ export class EurekaBackend implements RegistryBackend {
     throw new RegistryError(`renewing ${service.id}: ${summarize(response)}`, response.status);
   }
 
-  async reconcile(hostname: string, services: ServiceRegistration[]): Promise<ReconcileResult> {
-    const present = new Map<string, string>(); // "APP/instanceId" -> instanceId
-    for (const app of list((await this.apps()).applications?.application)) {
-      for (const instance of list(app.instance)) {
-        const id = instance.instanceId ?? instance.hostName;
-        if (app.name && id) present.set(`${app.name.toUpperCase()}/${id}`, id);
-      }
-    }
-    const result: ReconcileResult = { added: [], removed: [] };
-    const wanted = new Set<string>();
-    for (const service of services) {
-      const key = `${eurekaAppName(service)}/${eurekaInstanceId(service)}`;
-      wanted.add(key);
-      if (present.has(key)) continue;
-      await this.register(service);
-      result.added.push(service.id);
-    }
-    const owned = ownedInstanceIds(hostname);
-    for (const [key, id] of present) {
-      if (wanted.has(key) || !owned.test(id)) continue;
-      await this.cancel(key.slice(0, key.indexOf('/')), id);
-      result.removed.push(id);
-    }
-    return result;
+  /**
+   * Nothing, as the fork's `Services()` (eureka/eureka.go, a TODO returning nil): `-cleanup` removes
+   * no dangling Eureka instance; one nobody renews any more leaves when its lease runs out.
+   */
+  async services(): Promise<ListedService[]> {
+    return [];
+  }
+
+  async deregisterListed(service: ListedService): Promise<void> {
+    await this.cancel(service.name.toUpperCase(), service.id.replace(/:/g, '-'));
   }
 }

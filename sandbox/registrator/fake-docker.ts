@@ -1,5 +1,6 @@
 /**
- * A fake Docker Engine API on a unix socket, for tests: it serves `GET /containers/json`,
+ * A fake Docker Engine API on a unix socket (or a TCP port), for tests: it serves `GET /containers/json`
+ * (running containers, or those whose status a `status` filter names),
  * `GET /containers/:id/json` and a streamed `GET /events` from containers the test adds, and writes
  * events the way dockerd does (one JSON document per line, the connection held open).
  */
@@ -14,21 +15,33 @@ export class FakeDocker {
   readonly subscriptions: string[] = [];
   /** Requests received, as "METHOD /path". */
   readonly requests: string[] = [];
+  /** The `filters` of each container listing ('' without). */
+  readonly listQueries: string[] = [];
   /** When set, `/containers/json` fails with 500 (a daemon in trouble). */
   failListing = false;
+
+  /** The TCP port, when started on one. */
+  port = 0;
 
   private constructor(
     private readonly server: Server,
     readonly socketPath: string,
   ) {}
 
-  static async start(socketPath: string): Promise<FakeDocker> {
+  /** On a unix socket path, or on a TCP port of 127.0.0.1 (0: any free one). */
+  static async start(where: string | number): Promise<FakeDocker> {
     const router = new Router();
     const server = createServer();
-    const fake = new FakeDocker(server, socketPath);
-    router.add('GET', '/containers/json', (_request, response) => {
+    const fake = new FakeDocker(server, typeof where === 'string' ? where : '');
+    router.add('GET', '/containers/json', (request, response) => {
+      const filters = new URL(request.url ?? '/', 'http://docker').searchParams.get('filters') ?? '';
+      fake.listQueries.push(filters);
       if (fake.failListing) return sendJson(response, 500, { message: 'listing is broken today' });
-      sendJson(response, 200, [...fake.containers.values()].filter((c) => c.State?.Running !== false).map(summary));
+      const statuses = filters ? (JSON.parse(filters) as { status?: string[] }).status : undefined;
+      const listed = [...fake.containers.values()].filter((c) =>
+        statuses ? statuses.includes(c.State?.Status ?? 'running') : c.State?.Running !== false,
+      );
+      sendJson(response, 200, listed.map(summary));
     });
     router.add('GET', '/containers/:id/json', (_request, response, params) => {
       const container = fake.find(params.id ?? '');
@@ -48,8 +61,11 @@ export class FakeDocker {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(socketPath, () => resolve());
+      if (typeof where === 'string') server.listen(where, () => resolve());
+      else server.listen(where, '127.0.0.1', () => resolve());
     });
+    const address = server.address();
+    if (address && typeof address === 'object') fake.port = address.port;
     return fake;
   }
 

@@ -6,15 +6,16 @@
  * compose files gave gliderlabs/registrator (see config.ts).
  *
  * Command line: upstream's (`/bin/registrator [options] <registry URI>`), parsed with the flag set
- * of the registrator image this one stands in for (see config.ts). Environment: DOCKER_SOCKET
- * (else DOCKER_HOST=unix://..., else /var/run/docker.sock or /tmp/docker.sock, whichever exists);
- * for tests, HEARTBEAT_SECONDS and RESYNC_SECONDS where the flags are not given.
+ * of the registrator image this one stands in for (see config.ts). Environment: DOCKER_HOST as
+ * registrator reads it (unix:// or tcp://, unix:///tmp/docker.sock when empty); for tests,
+ * DOCKER_SOCKET (a socket path, overriding it), HEARTBEAT_SECONDS and RESYNC_SECONDS where the
+ * flags are not given.
  */
 import { hostname as osHostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { runMain } from '../common/server.js';
 import { ConfigError, createBackend, parseConfig, type RegistratorConfig } from './config.js';
-import { UnixSocketDockerClient, type DockerClient } from './docker.js';
+import { EngineDockerClient, type DockerClient } from './docker.js';
 import type { RegistryBackend } from './registry.js';
 import { startRegistrator, type RunningRegistrator } from './registrator.js';
 
@@ -26,7 +27,7 @@ export interface MainOptions {
   env?: NodeJS.ProcessEnv;
   /** Defaults to the host name (in a container, its short ID), as registrator uses. */
   hostname?: string;
-  /** Replace the Docker socket client or the registry backend (tests). */
+  /** Replace the Docker Engine client or the registry backend (tests). */
   docker?: DockerClient;
   backend?: RegistryBackend;
   reconnectMs?: { initial: number; max: number };
@@ -36,12 +37,13 @@ export interface MainOptions {
 export async function start(options: MainOptions = {}): Promise<RunningRegistrator> {
   const config = options.config ?? parseConfig(options.argv ?? process.argv.slice(2), options.env ?? process.env);
   return startRegistrator({
-    docker: options.docker ?? new UnixSocketDockerClient(config.dockerSocket),
+    docker: options.docker ?? new EngineDockerClient(config.docker),
     backend: options.backend ?? createBackend(config),
     hostname: options.hostname ?? osHostname(),
     resyncMs: config.resyncMs,
     heartbeatMs: config.heartbeatMs,
     explicit: config.explicit,
+    cleanup: config.cleanup,
     forceTags: config.forceTags,
     retryAttempts: config.retryAttempts,
     retryIntervalMs: config.retryIntervalMs,

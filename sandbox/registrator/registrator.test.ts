@@ -61,7 +61,7 @@ async function startRegistrator(argv: string[], env: Record<string, string> = {}
   return registrator;
 }
 
-const consulArgs = () => ['-internal', '-retry-attempts=-1', `consul://127.0.0.1:${consul.port}`];
+const consulArgs = (...extra: string[]) => ['-internal', '-retry-attempts=-1', ...extra, `consul://127.0.0.1:${consul.port}`];
 const eurekaArgs = (ttl = 90, port = eureka.port) => ['-internal', '-retry-attempts=-1', `-ttl-refresh=${Math.max(1, Math.floor(ttl / 2))}`, `-ttl=${ttl}`, `eureka://127.0.0.1:${port}/eureka/v2`];
 
 async function catalog(name: string): Promise<Array<Record<string, unknown>>> {
@@ -129,10 +129,10 @@ describe('registrator with Consul', () => {
     await waitFor(async () => expect(await catalog('details')).toHaveLength(1));
   });
 
-  it('resync registers containers that appeared and deregisters ones that vanished without an event', async () => {
+  it('resync registers containers that appeared; with -cleanup it deregisters ones that vanished without an event', async () => {
     const details = fixture('consul-details-v1');
     docker.put(details);
-    await startRegistrator(consulArgs(), { RESYNC_SECONDS: '0.2' });
+    await startRegistrator(consulArgs('-cleanup'), { RESYNC_SECONDS: '0.2' });
     expect(await catalog('details')).toHaveLength(1);
     docker.delete(details.Id);
     docker.put(fixture('consul-reviews-v2'));
@@ -140,17 +140,38 @@ describe('registrator with Consul', () => {
       expect(await catalog('details')).toEqual([]);
       expect((await catalog('reviews')).map((entry) => entry.ServiceID)).toEqual([`${HOST}:consul-reviews-v2-1:9080`]);
     });
+    expect(logs).toContainEqual(expect.stringMatching(/^stale: removing the services of [0-9a-f]{12}, its container does not exist$/));
+    expect(docker.listQueries).toContain(JSON.stringify({ status: ['created', 'restarting', 'running', 'paused'] }));
   });
 
-  it('removes registrations an earlier run left for containers that are gone, and leaves other hosts\' alone', async () => {
+  it('without -cleanup, as upstream, keeps what it registered for a container that vanished without an event', async () => {
+    const details = fixture('consul-details-v1');
+    docker.put(details);
+    const registrator = await startRegistrator(consulArgs());
+    docker.delete(details.Id);
+    await registrator.resync();
+    await registrator.resync();
+    expect(await catalog('details')).toHaveLength(1);
+    expect(docker.listQueries.every((filters) => filters === '')).toBe(true);
+  });
+
+  it('with -cleanup removes dangling registrations with its own host name (an earlier container\'s, after recreation), and leaves other hosts\' alone', async () => {
     const put = (body: unknown) => fetch(`${consul.url}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify(body) });
     await put({ ID: `${HOST}:consul-old-1:9080`, Name: 'old', Address: '172.28.0.99', Port: 9080 });
     await put({ ID: `otherhost:consul-old-1:9080`, Name: 'old', Address: '172.28.0.98', Port: 9080 });
+    await put({ ID: 'hand-made', Name: 'old', Address: '172.28.0.97', Port: 9080 });
     docker.put(fixture('consul-details-v1'));
-    await startRegistrator(consulArgs());
-    expect((await catalog('old')).map((entry) => entry.ServiceID)).toEqual(['otherhost:consul-old-1:9080']);
+    await startRegistrator(consulArgs('-cleanup'));
+    expect((await catalog('old')).map((entry) => entry.ServiceID).sort()).toEqual(['hand-made', 'otherhost:consul-old-1:9080']);
     expect(await catalog('details')).toHaveLength(1);
-    expect(logs).toContain(`deregistered ${HOST}:consul-old-1:9080 (no running container)`);
+    expect(logs).toContain(`removed dangling ${HOST}:consul-old-1:9080 (old)`);
+  });
+
+  it('without -cleanup leaves registrations an earlier run left alone, as upstream', async () => {
+    await fetch(`${consul.url}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ ID: `${HOST}:consul-old-1:9080`, Name: 'old', Address: '172.28.0.99', Port: 9080 }) });
+    const registrator = await startRegistrator(consulArgs());
+    await registrator.resync();
+    expect(await catalog('old')).toHaveLength(1);
   });
 
   it('puts back registrations the registry lost, at the next resync', async () => {
@@ -160,7 +181,6 @@ describe('registrator with Consul', () => {
     expect(await catalog('details')).toEqual([]);
     await registrator.resync();
     expect(await catalog('details')).toHaveLength(1);
-    expect(logs).toContain(`re-registered ${HOST}:consul-details-v1-1:9080 (missing from the registry)`);
   });
 
   it('reconnects when the event stream ends, then resyncs', async () => {
@@ -246,7 +266,6 @@ describe('registrator with Eureka', () => {
     const [renewed] = (await eurekaApp('DETAILS')) ?? [];
     const lease = renewed?.leaseInfo as { registrationTimestamp: number; lastRenewalTimestamp: number } | undefined;
     expect(lease?.lastRenewalTimestamp).toBeGreaterThan(lease?.registrationTimestamp ?? Infinity);
-    expect(logs.filter((line) => line.startsWith('re-registered'))).toEqual([]);
 
     docker.stopContainer(details.Id);
     await waitFor(async () => expect(await eurekaApp('DETAILS')).toBeUndefined());
@@ -271,7 +290,6 @@ describe('registrator with Eureka', () => {
     expect(await eurekaApp('DETAILS')).toBeUndefined();
     await registrator.resync();
     expect(await eurekaApp('DETAILS')).toHaveLength(1);
-    expect(logs).toContain(`re-registered ${HOST}:consul-details-v1-1:9080 (missing from the registry)`);
   });
 
   describe('with Eureka coming up after the registrator (one `compose up` of the whole stack)', () => {
@@ -313,13 +331,21 @@ describe('registrator with Eureka', () => {
     });
   });
 
-  it('cancels instances an earlier run left for containers that are gone', async () => {
+  it("leaves instances an earlier run left, even with -cleanup: the fork's Eureka adapter lists nothing", async () => {
     const stale = { instanceId: `${HOST}-consul-old-1-9080`, hostName: 'old', app: 'OLD', ipAddr: '172.18.0.99', port: { $: 9080, '@enabled': 'true' } };
-    const foreign = { ...stale, instanceId: 'otherhost-consul-old-1-9080' };
-    for (const instance of [stale, foreign]) {
-      await fetch(`${eureka.url}/eureka/v2/apps/OLD`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instance }) });
-    }
-    await startRegistrator(eurekaArgs());
-    expect((await eurekaApp('OLD'))?.map((instance) => instance.instanceId)).toEqual(['otherhost-consul-old-1-9080']);
+    await fetch(`${eureka.url}/eureka/v2/apps/OLD`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instance: stale }) });
+    const registrator = await startRegistrator([...eurekaArgs().slice(0, -1), '-cleanup', eurekaArgs().at(-1)!]);
+    await registrator.resync();
+    expect((await eurekaApp('OLD'))?.map((instance) => instance.instanceId)).toEqual([`${HOST}-consul-old-1-9080`]);
+  });
+
+  it('with -cleanup deregisters the instances of a container that vanished without an event', async () => {
+    const details = fixture('consul-details-v1');
+    docker.put(details);
+    const registrator = await startRegistrator([...eurekaArgs().slice(0, -1), '-cleanup', eurekaArgs().at(-1)!]);
+    expect(await eurekaApp('DETAILS')).toHaveLength(1);
+    docker.delete(details.Id);
+    await registrator.resync();
+    expect(await eurekaApp('DETAILS')).toBeUndefined();
   });
 });

@@ -1,15 +1,18 @@
 /**
- * The registration loop: keeps a registry in step with the running containers.
+ * The registration loop: keeps a registry in step with the running containers, as gliderlabs'
+ * bridge does (bridge/bridge.go, the same file in the ijsnellf fork).
  *
- * - At start: subscribe to Docker events (first, so no start is missed), register every eligible
- *   running container, and reconcile the registry (drop what this host registered earlier for
- *   containers that are gone, e.g. while the registrator was down).
+ * - At start: subscribe to Docker events (first, so no start is missed), then sync.
  * - On `start` register the container; on `die`, `stop` or `destroy` deregister it.
- * - A registration the registry refuses is dropped, as gliderlabs' bridge drops it: only a resync
+ * - A registration the registry refuses is dropped, as gliderlabs' bridge drops it: only a sync
  *   tries it again.
- * - Every `resyncMs` (registrator's `-resync`; off by default): list containers again, register
- *   missing ones, deregister vanished ones, and reconcile the registry (a restarted Consul or
- *   Eureka gets its registrations back).
+ * - A sync (`Sync`), at start and every `resyncMs` (registrator's `-resync`; off by default): list
+ *   the running containers, register those not registered yet and register the others' services
+ *   again (a restarted Consul or Eureka gets them back). With `-cleanup` also: deregister the
+ *   services of containers that no longer exist (created, restarting, running or paused), and
+ *   every registration the registry lists whose ID carries this registrator's host name
+ *   (`<hostname>:<container>:<port>`) but stands for none of its services: what it registered
+ *   before a restart, or an earlier container with the same host name. Other IDs stay.
  * - Every `heartbeatMs`, for registries with leases (Eureka): renew every registration.
  * - When the event stream ends or breaks: reconnect with exponential backoff, then resync, since
  *   events may have been missed meanwhile.
@@ -23,6 +26,12 @@ import { isAbort } from './http.js';
 import type { RegistryBackend } from './registry.js';
 import { planServices, type ServiceRegistration } from './services.js';
 
+/** IDs registrator generates, `<hostname>:<container name>:<port>[:udp]` (bridge.go `serviceIDPattern`). */
+export const SERVICE_ID_PATTERN = /^(.+?):([a-zA-Z0-9][a-zA-Z0-9_.-]+):[0-9]+(?::udp)?$/;
+
+/** The containers `-cleanup` counts as existing (bridge.go `Sync`). */
+const NON_EXITED = ['created', 'restarting', 'running', 'paused'];
+
 export interface RegistratorOptions {
   docker: DockerClient;
   backend: RegistryBackend;
@@ -33,6 +42,8 @@ export interface RegistratorOptions {
   /** 0: no heartbeats (registrator's default without -ttl-refresh). */
   heartbeatMs: number;
   explicit?: boolean;
+  /** Registrator's `-cleanup`. */
+  cleanup?: boolean;
   forceTags?: string[];
   /** Backoff between attempts to reconnect the event stream. */
   reconnectMs?: { initial: number; max: number };
@@ -45,7 +56,7 @@ export interface RegistratorOptions {
 export interface RunningRegistrator {
   /** Services registered per container ID, for tests and diagnostics. */
   registered(): ServiceRegistration[];
-  /** Runs a resync now and resolves when it is done. */
+  /** Runs a sync now and resolves when it is done. */
   resync(): Promise<void>;
   close(): Promise<void>;
 }
@@ -93,18 +104,14 @@ class Registrator {
     } catch (error) {
       throw new Error(`cannot subscribe to Docker events: ${message(error)}`);
     }
-    let containers;
+    this.log(`using ${backend.description}`);
     try {
-      containers = await docker.listContainers();
+      // Sync(false): registrator exits when it cannot list containers at start.
+      await this.enqueue(() => this.sync(false));
     } catch (error) {
       this.abort.abort();
-      throw new Error(`cannot list containers: ${message(error)}`);
+      throw error;
     }
-    this.log(`using ${backend.description}; ${containers.length} running containers`);
-    await this.enqueue(async () => {
-      for (const container of containers) await this.add(container.Id);
-      await this.reconcile();
-    });
 
     this.eventsLoop = this.followEvents(events);
     if (this.options.resyncMs > 0) this.timers.push(setInterval(() => void this.requestResync(), this.options.resyncMs));
@@ -213,27 +220,69 @@ class Registrator {
   }
 
   private async resync(): Promise<void> {
+    await this.sync(true);
+  }
+
+  /** bridge.go `Sync(quiet)`: only the first one, at start, fails when containers cannot be listed. */
+  private async sync(quiet: boolean): Promise<void> {
+    const { docker, backend, hostname } = this.options;
     let containers;
     try {
-      containers = await this.options.docker.listContainers();
+      containers = await docker.listContainers();
     } catch (error) {
+      if (!quiet) throw new Error(`cannot list containers: ${message(error)}`);
       this.log(`resync skipped, cannot list containers: ${message(error)}`);
       return;
     }
     const running = new Set(containers.map((container) => container.Id));
-    for (const id of [...this.services.keys()]) if (!running.has(id)) await this.remove(id);
     for (const id of [...this.skipped.keys()]) if (!running.has(id)) this.skipped.delete(id);
-    for (const id of running) await this.add(id);
-    await this.reconcile();
-  }
+    for (const id of running) {
+      const services = this.services.get(id);
+      if (!services) {
+        await this.add(id);
+        continue;
+      }
+      for (const service of services) {
+        try {
+          await backend.register(service);
+        } catch (error) {
+          this.log(`sync register failed for ${service.id}: ${message(error)}`);
+        }
+      }
+    }
+    if (!this.options.cleanup) return;
 
-  private async reconcile(): Promise<void> {
+    let existing;
     try {
-      const { added, removed } = await this.options.backend.reconcile(this.options.hostname, this.registered());
-      for (const id of added) this.log(`re-registered ${id} (missing from the registry)`);
-      for (const id of removed) this.log(`deregistered ${id} (no running container)`);
+      existing = new Set((await docker.listContainers({ status: NON_EXITED })).map((container) => container.Id));
     } catch (error) {
-      this.log(`reconcile with ${this.options.backend.description} failed: ${message(error)}`);
+      this.log(`cleanup skipped, cannot list non-exited containers: ${message(error)}`);
+      return;
+    }
+    for (const id of [...this.services.keys()]) {
+      if (existing.has(id)) continue;
+      this.log(`stale: removing the services of ${short(id)}, its container does not exist`);
+      await this.remove(id);
+    }
+    let listed;
+    try {
+      listed = await backend.services();
+    } catch (error) {
+      this.log(`cleanup failed: ${message(error)}`);
+      return;
+    }
+    const registered = this.registered();
+    for (const entry of listed) {
+      const match = SERVICE_ID_PATTERN.exec(entry.id);
+      // Not an ID registrator makes, or one made on another host: not ours to remove.
+      if (!match || match[1] !== hostname) continue;
+      if (registered.some((service) => service.name === entry.name && service.containerName === match[2])) continue;
+      try {
+        await backend.deregisterListed(entry);
+        this.log(`removed dangling ${entry.id} (${entry.name})`);
+      } catch (error) {
+        this.log(`deregister failed for dangling ${entry.id}: ${message(error)}`);
+      }
     }
   }
 

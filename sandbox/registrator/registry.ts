@@ -4,11 +4,11 @@
  */
 import type { ServiceRegistration } from './services.js';
 
-export interface ReconcileResult {
-  /** Service IDs that were missing from the registry and were registered again. */
-  added: string[];
-  /** Service IDs this host had registered that no running container stands for any more. */
-  removed: string[];
+/** A registration as the registry lists it (what registrator's adapters return from `Services()`). */
+export interface ListedService {
+  id: string;
+  /** The service name it is registered under. */
+  name: string;
 }
 
 export interface RegistryBackend {
@@ -23,11 +23,10 @@ export interface RegistryBackend {
   deregister(service: ServiceRegistration): Promise<void>;
   /** Renews a registration; rejects when the registry does not (a forgotten one waits for a resync). */
   heartbeat(service: ServiceRegistration): Promise<void>;
-  /**
-   * Makes the registry match `services` for what this host owns: registers what is missing and
-   * removes registrations made from `hostname` that are not in the list.
-   */
-  reconcile(hostname: string, services: ServiceRegistration[]): Promise<ReconcileResult>;
+  /** Every registration the registry holds, for `-cleanup`'s removal of dangling ones. */
+  services(): Promise<ListedService[]>;
+  /** Removes a listed registration (`Deregister` of what `Services()` returned). */
+  deregisterListed(service: ListedService): Promise<void>;
 }
 
 /** Raised when a registry answers a request with an error status. */
