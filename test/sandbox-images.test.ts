@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComposeService } from '../src/compose/compose-spec.js';
 import { renderMesh } from '../src/compose/render.js';
 import { SANDBOX_IMAGES, STANDS_IN_LABEL, type SandboxImage } from '../src/model/image-sets.js';
+import { IMAGE_KEYS } from '../src/model/images.js';
 import { ISTIO_VERSIONS } from '../src/model/istio-versions.js';
 import { buildModel, resolveSettings } from '../src/model/settings.js';
 import { findProgram, imageFacts } from '../src/model/upstream/facts.js';
@@ -33,7 +34,7 @@ describe('mesh-local images build --set sandbox', () => {
     const result = await runCli(['images', 'list', '--set', 'sandbox', '--istio-version', version], { cwd: await temporaryDirectory('images') });
     expect(result.code, result.stderr).toBe(0);
     const rows = result.stdout.trim().split('\n').slice(1).map((line) => line.split(/\s{2,}/));
-    expect(rows).toHaveLength(22);
+    expect(rows).toHaveLength(IMAGE_KEYS.length);
     for (const row of rows) {
       if (['grafana', 'zipkin', 'servicegraph'].includes(row[0]!)) expect(row.slice(1)).toEqual(['-', 'not in this set', '-']);
       else expect(row[3], row[0]).toBe('yes');

@@ -204,6 +204,16 @@ export const SANDBOX_IMAGES: readonly SandboxImage[] = [
       build: { kind: 'node-program', programs: { '/bin/registrator': 'sandbox/registrator/main.js' }, user: '0:0' },
     }),
   ),
+  {
+    reference: 'mesh-local/node:sandbox',
+    standsInFor: ONLY_VERSION.images['docker-api-view'],
+    nature: 'real',
+    description: "Debian's Node.js in place of Node.js 24 on Alpine, with the image's docker-entrypoint.sh: runs the registrator's Docker API view",
+    tools: RUNTIME_TOOLS,
+    // Upstream's runs as root, which the view needs to open the engine's socket; the renderer
+    // drops every capability from it.
+    build: { kind: 'node-program', programs: {}, files: { '/usr/local/bin/docker-entrypoint.sh': 'images/sandbox/node/docker-entrypoint.sh' }, user: '0:0' },
+  },
   ...ISTIO_REFERENCES('proxy-init').map(
     ({ version, upstream }): SandboxImage => ({
       reference: `mesh-local/proxy-init:${version.version}-sandbox`,

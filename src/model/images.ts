@@ -15,6 +15,7 @@ export const IMAGE_KEYS = [
   'consul-registrator',
   'eureka',
   'eureka-registrator',
+  'docker-api-view',
   'proxy-init',
   'proxy',
   'prometheus',

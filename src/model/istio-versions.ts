@@ -143,6 +143,8 @@ const THIRD_PARTY_IMAGES = {
   // Istio contributor's fork: registers hostName = service name and `istio.protocol=http`.
   'eureka-registrator': 'docker.io/ijsnellf/registrator:v7',
   prometheus: 'docker.io/prom/prometheus:v2.0.0',
+  // Runs mesh-local's Docker API view, the registrator's project-scoped view of the engine.
+  'docker-api-view': 'docker.io/library/node:24.19.0-alpine3.24',
 } as const;
 
 function bookinfoImages(tag: string) {

@@ -1,9 +1,10 @@
 /**
  * Upstream facts of the third-party images mesh-local renders around Istio: etcd, the Kubernetes
- * API server, Prometheus, the curl image that bootstraps the API server, and Zipkin. Every fact
- * was read from the upstream files named in `sources` (Dockerfiles, build scripts, flag
- * definitions) at the tag or commit given; nothing here was taken from a running image. What could
- * not be confirmed is listed in `unverified`.
+ * API server, Prometheus, the curl image that bootstraps the API server, Zipkin, and the Node.js
+ * image the registrator's Docker API view runs on. Every fact was read from the upstream files
+ * named in `sources` (Dockerfiles, build scripts, flag definitions) at the tag or commit given;
+ * nothing here was taken from a running image. What could not be confirmed is listed in
+ * `unverified`.
  */
 import type { FlagFacts, ImageFacts, Source } from './types.js';
 
@@ -442,6 +443,14 @@ function zipkinCmd(scribe: boolean): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Node.js, the runtime of mesh-local's Docker API view (the registrator's project-scoped engine).
+
+/** The official image, pinned: Node.js 24 (LTS) on Alpine 3.24. */
+export const NODE_IMAGE = 'docker.io/library/node:24.19.0-alpine3.24';
+/** nodejs/docker-node "feat: Node.js" (2026-08-03), the commit official-images builds that tag from. */
+const NODE_DOCKER_REF = 'fd1bf45c51970427bc899084b5381f6827722246';
+
+// ---------------------------------------------------------------------------------------------
 
 export const PLATFORM_IMAGE_FACTS: readonly ImageFacts[] = [
   {
@@ -724,6 +733,41 @@ export const PLATFORM_IMAGE_FACTS: readonly ImageFacts[] = [
     unverified: [
       "Alpine 3.15's busybox configuration was not read: only applets every Alpine busybox has are listed.",
       'The final stage runs `apk upgrade` unpinned, so package versions in the published image were not confirmed.',
+    ],
+  },
+
+  {
+    reference: NODE_IMAGE,
+    base: 'alpine:3.24 (busybox) with Node.js 24.19.0 (the musl build) unpacked into /usr/local, and yarn 1.22.22',
+    entrypoint: ['docker-entrypoint.sh'],
+    cmd: ['node'],
+    user: 'root',
+    // Only what the Dockerfile itself shows: node (its smoke test runs `node --version`) and sh
+    // (docker-entrypoint.sh is a /bin/sh script). mesh-local runs the Docker API view with these.
+    tools: ['sh', 'node'],
+    // mesh-local runs its own program (a mounted file) with node; it parses no flags.
+    programs: [],
+    sources: [
+      {
+        repo: 'nodejs/docker-node',
+        path: '24/alpine3.24/Dockerfile',
+        ref: NODE_DOCKER_REF,
+        note:
+          'FROM alpine:3.24; NODE_VERSION=24.19.0 into /usr/local (node on PATH at /usr/local/bin/node); adds user node (uid 1000) ' +
+          'but sets no USER or WORKDIR; COPY docker-entrypoint.sh /usr/local/bin/; ENTRYPOINT ["docker-entrypoint.sh"]; CMD ["node"]',
+      },
+      {
+        repo: 'nodejs/docker-node',
+        path: '24/alpine3.24/docker-entrypoint.sh',
+        ref: NODE_DOCKER_REF,
+        note: '#!/bin/sh: prepends `node` when the first argument is an option, not a command, or a non-executable file; then exec',
+      },
+      {
+        repo: 'docker-library/official-images',
+        path: 'library/node',
+        ref: '37079fb336f572a88700cf32e5e1f6be54a04e8f',
+        note: 'tags 24.19.0-alpine3.24, 24-alpine, lts-alpine: GitCommit fd1bf45c, Directory 24/alpine3.24',
+      },
     ],
   },
 
