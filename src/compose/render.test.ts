@@ -40,7 +40,7 @@ describe('renderMesh with the sandbox image set', () => {
       '--kubeconfig', '/etc/istio/config/kubeconfig', '--meshConfig', '/etc/istio/config/mesh',
     ]);
     expect(services['istio-pilot']!.environment).toEqual({ SERVICE_IGNORE: '1' });
-    expect(services.registrator!.command).toEqual(['-internal', '-retry-attempts=-1', '-ttl-refresh=30', '-ttl=90', '-resync=5', 'eureka://eureka:8080/eureka/v2']);
+    expect(services.registrator!.command).toEqual(['-internal', '-retry-attempts=-1', '-ttl-refresh=30', '-ttl=90', '-resync=5', '-cleanup', 'eureka://eureka:8080/eureka/v2']);
     expect(services['details-v1-istio-proxy']!.entrypoint).toEqual(['/usr/local/bin/pilot-agent']);
   });
 
@@ -86,13 +86,13 @@ describe('renderMesh', () => {
     expect(render({ bookinfo: true, port: ['gateway=0'] }).document.services['productpage-v1']!.ports).toEqual(['127.0.0.1::9080']);
   });
 
-  it('mounts the Docker socket read-only, and only into the registrator', () => {
+  it("mounts the Docker socket read-only, and only into the registrator's Docker API view", () => {
     const { services } = render({ bookinfo: true }).document;
     const withSocket = Object.entries(services).filter(([, service]) =>
       service.volumes?.some((volume) => volume.includes('docker.sock')),
     );
-    expect(withSocket.map(([name, service]) => [name, service.volumes])).toEqual([
-      ['registrator', ['/var/run/docker.sock:/tmp/docker.sock:ro']],
+    expect(withSocket.map(([name, service]) => [name, service.volumes?.filter((volume) => volume.includes('docker.sock'))])).toEqual([
+      ['registrator-docker-api', ['/var/run/docker.sock:/var/run/docker.sock:ro']],
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { findIstioVersion, ISTIO_SYSTEM_NAMESPACE, type IstioVersion } from '../model/istio-versions.js';
-import { registratorImageKey, type ImageKey } from '../model/images.js';
+import type { ImageKey } from '../model/images.js';
 import { instanceName, type AppService, type HostPortName, type MeshModel } from '../model/mesh.js';
 import { InternalError } from '../errors.js';
 import {
@@ -27,6 +27,8 @@ import {
   type RenderedFile,
 } from './mesh-files.js';
 import { etcdHealthcheck, httpBodyHealthcheck, httpHealthcheck } from './healthchecks.js';
+import { DOCKER_API_VIEW_SERVICE, dockerApiViewFile } from './docker-api-view.js';
+import { DOCKER_API_NETWORKS, registratorServices } from './registrator.js';
 import { PILOT_SERVICE, sidecarServices, ZIPKIN_ADDRESS } from './sidecar.js';
 
 /** The one network every service joins; sidecars share their app's namespace instead. */
@@ -66,11 +68,11 @@ export function renderMesh(model: MeshModel): RenderResult {
   const services: Record<string, ComposeService> = { ...controlPlaneServices, ...registryServices, ...addons(ctx) };
   for (const app of model.apps) Object.assign(services, appWithSidecar(ctx, app, controlPlaneServices[PILOT_SERVICE]!));
 
-  const files: RenderedFile[] = [kubeconfigFile(), meshConfigFile(model, version), ...configInitFiles(version)];
+  const files: RenderedFile[] = [kubeconfigFile(), meshConfigFile(model, version), ...configInitFiles(version), dockerApiViewFile()];
   if (model.addons.includes('prometheus')) files.push(prometheusConfigFile(version));
 
   return {
-    document: { services, networks: { [MESH_NETWORK]: {} } },
+    document: { services, networks: { [MESH_NETWORK]: {}, ...DOCKER_API_NETWORKS } },
     files,
   };
 }
@@ -275,15 +277,12 @@ function controlPlane(ctx: RenderContext, registryServer: ComposeService): Recor
 
 function registry(ctx: RenderContext): Record<string, ComposeService> {
   const { model, version } = ctx;
-  const registrator = (server: ComposeService, args: string[]): ComposeService =>
-    ctx.infra('registrator', 'registrator', {
-      image: ctx.image(registratorImageKey(model.registry)),
-      command: args,
-      // Reads container events; never needs to write to the engine, nor any capability.
-      volumes: ['/var/run/docker.sock:/tmp/docker.sock:ro'],
-      cap_drop: ['ALL'],
-      depends_on: { [model.registry]: { condition: readyCondition(server) } },
-    });
+  // -cleanup: each sync also drops the registrations of containers that are gone, and (Consul)
+  // entries under the registrator's fixed host name that no container stands for any more.
+  const registrator = (server: ComposeService, args: string[]): Record<string, ComposeService> => {
+    const { registrator, view } = registratorServices(ctx, { registry: model.registry, registryCondition: readyCondition(server), args });
+    return { [REGISTRATOR_SERVICE]: registrator, [DOCKER_API_VIEW_SERVICE]: view };
+  };
 
   if (model.registry === 'consul') {
     const consul = ctx.infra(
@@ -304,10 +303,11 @@ function registry(ctx: RenderContext): Record<string, ComposeService> {
       consul,
       // -internal registers container IPs and exposed ports: pilot matches a sidecar to its
       // instances by IP, which is why the sidecar shares the app's network namespace.
-      [REGISTRATOR_SERVICE]: registrator(consul, [
+      ...registrator(consul, [
         '-internal',
         '-retry-attempts=-1',
         `-resync=${REGISTRATOR_RESYNC_SECONDS}`,
+        '-cleanup',
         `consul://consul:${CONSUL_PORT}`,
       ]),
     };
@@ -327,12 +327,15 @@ function registry(ctx: RenderContext): Record<string, ComposeService> {
   );
   return {
     eureka,
-    [REGISTRATOR_SERVICE]: registrator(eureka, [
+    // The fork's -cleanup drops registrations of vanished containers it knows; its Eureka
+    // adapter lists nothing (Services() is a TODO), so Eureka's lease removes what it does not.
+    ...registrator(eureka, [
       '-internal',
       '-retry-attempts=-1',
       '-ttl-refresh=30',
       '-ttl=90',
       `-resync=${REGISTRATOR_RESYNC_SECONDS}`,
+      '-cleanup',
       `eureka://eureka:${EUREKA_PORT}/eureka/v2`,
     ]),
   };
