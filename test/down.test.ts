@@ -26,8 +26,9 @@ async function composeProject(name: string): Promise<{ project: string; cwd: str
     `services:\n  app:\n    image: ${SANDBOX_BASE_IMAGE}\n    command: ["sleep", "infinity"]\n    init: true\n    networks: [mesh]\n    volumes: ["data:/data"]\n` +
       `volumes:\n  data: {}\nnetworks:\n  mesh: {}\n`,
   );
-  await (await requireCompose()).up(file, project, ['app']);
+  // Registered first: a Compose run that fails half-way leaves what it made (a volume, a network).
   cleanups.push(() => engine.removeProject(project, { volumes: true }));
+  await (await requireCompose()).up(file, project, ['app']);
   return { project, cwd };
 }
 

@@ -81,8 +81,8 @@ describe('a closed output pipe', () => {
     const file = join(cwd, 'docker-compose.yaml');
     const script = 'i=0; while true; do i=$$((i+1)); echo line $$i; sleep 0.2; done';
     await writeFile(file, `services:\n  app:\n    image: ${SANDBOX_BASE_IMAGE}\n    init: true\n    command: ["sh", "-c", ${JSON.stringify(script)}]\n`);
-    await (await requireCompose()).up(file, project, ['app']);
     try {
+      await (await requireCompose()).up(file, project, ['app']);
       const started = Date.now();
       const result = await pipeline(`logs app -f --project ${project}`, { cwd, lines: 2 });
       expect(Date.now() - started).toBeLessThan(10_000);
