@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPOSE_UNDER_TEST, requireCompose, runCli } from './support/cli.js';
 import { parseYaml } from '../src/common/yaml-file.js';
 import { runProcess, type ComposeCli } from '../src/runtime/compose-cli.js';
+import { POD_NETWORK_KEYS } from '../src/compose/inject.js';
 
 type Doc = Record<string, any>;
 
@@ -250,11 +251,13 @@ describe('mesh-local inject, validated by the real Compose CLIs', () => {
       expect(text.startsWith(`${GENERATED_MARKER} Sidecars injected into ${fixture.file}.\n`)).toBe(true);
       const document = parseYaml(text, output) as Doc;
       for (const app of fixture.injected) {
-        expect(document.services[`${app}-istio-init`]?.network_mode).toBe(`service:${app}`);
-        expect(document.services[`${app}-istio-proxy`]?.network_mode).toBe(`service:${app}`);
+        for (const member of [app, `${app}-istio-init`, `${app}-istio-proxy`]) {
+          expect(document.services[member]?.network_mode, member).toBe(`service:${app}-pod`);
+        }
+        expect(document.services[`${app}-pod`]?.labels?.['dev.mesh-local.role']).toBe('pod');
       }
-      const sidecars = Object.keys(document.services).filter((name) => /-istio-(init|proxy)$/.test(name));
-      expect(sidecars).toHaveLength(2 * fixture.injected.length);
+      const podMembers = Object.keys(document.services).filter((name) => /-(istio-init|istio-proxy|pod)$/.test(name));
+      expect(podMembers).toHaveLength(3 * fixture.injected.length);
       expect(result.err).toContain(`injected sidecars into ${fixture.injected.length} services: ${fixture.injected.join(', ')}`);
       for (const skipped of fixture.skipped) expect(result.err).toContain(`warning: ${skipped}: not injected`);
       expect(document.networks['istio-mesh']).toEqual({ external: true, name: 'mesh-local_mesh' });
@@ -303,6 +306,7 @@ describe('mesh-local inject, validated by the real Compose CLIs', () => {
     const document = await readDoc(path.join(dir, 'simple.nonet.yaml'));
     expect(document.networks).toBeUndefined();
     expect(document.services.web.networks).toBeUndefined();
+    expect(document.services['web-pod'].networks).toBeUndefined();
     expect(document.services['web-istio-proxy']).toBeDefined();
   });
 
@@ -325,13 +329,33 @@ describe('mesh-local inject, validated by the real Compose CLIs', () => {
         await expect(compose.validate(path.join(dir, outputOf(fixture)), PROJECT)).resolves.toBeUndefined();
       });
 
-      test('reads every app as before, except for the added mesh network', async () => {
+      test("reads every app as before, its network now its pod's, plus the mesh network", async () => {
         const compose = await requireCompose(choice);
         expect((await injectFixture(fixture)).code).toBe(0);
         const before = await composeConfig(compose, path.join(dir, fixture.file));
         const after = await composeConfig(compose, path.join(dir, outputOf(fixture)));
         for (const [name, service] of Object.entries(before.services as Doc)) {
-          expect(withoutKey(after.services[name], 'networks'), name).toEqual(withoutKey(service as Doc, 'networks'));
+          if (!fixture.injected.includes(name)) {
+            expect(withoutKey(after.services[name], 'networks'), name).toEqual(withoutKey(service as Doc, 'networks'));
+            continue;
+          }
+          // What the pod took over, the app no longer has; the pod has it as the app had it.
+          const app = after.services[name] as Doc;
+          const pod = after.services[`${name}-pod`] as Doc;
+          const moved = POD_NETWORK_KEYS.filter((key) => key !== 'network_mode' && (service as Doc)[key] !== undefined);
+          let kept: Doc = service as Doc;
+          let now: Doc = app;
+          for (const key of [...moved, 'network_mode', 'depends_on', 'labels']) {
+            kept = withoutKey(kept, key);
+            now = withoutKey(now, key);
+          }
+          expect(now, name).toEqual(kept);
+          for (const key of moved.filter((key) => key !== 'networks')) expect(pod[key], `${name}-pod.${key}`).toEqual((service as Doc)[key]);
+          // v1 leaves out an implicit `default` network; v2 writes it, as both do once another is named.
+          expect(withoutKey(pod.networks, 'istio-mesh'), `${name}-pod.networks`).toEqual((service as Doc).networks ?? { default: null });
+          expect(app.network_mode).toBe(`service:${name}-pod`);
+          expect(app.labels).toEqual({ ...((service as Doc).labels ?? {}), SERVICE_IGNORE: '1' });
+          expect(app.depends_on).toMatchObject((service as Doc).depends_on ?? {});
         }
         expect(after.volumes).toEqual(before.volumes);
         expect(withoutKey(after.networks ?? {}, 'istio-mesh')).toEqual(before.networks ?? {});

@@ -27,6 +27,7 @@ const NAMED_AS: Record<string, RegExp> = {
   'docker.io/gliderlabs/registrator:master': /`gliderlabs\/registrator:master`/,
   'docker.io/ijsnellf/registrator:v7': /`ijsnellf\/registrator:v7`/,
   'docker.io/netflixoss/eureka:1.3.1': /Eureka's image very likely has GNU wget/,
+  'registry.k8s.io/pause:3.1': /`pause:3\.1` was built from/,
 };
 
 describe('README: what could not be confirmed', () => {

@@ -31,7 +31,7 @@ export async function injectCommand(input: InjectInput, context: SettingsContext
     sidecar: {
       version,
       registry: model.registry,
-      images: { proxyInit: model.images['proxy-init']!, proxy: model.images.proxy! },
+      images: { pause: model.images.pause!, proxyInit: model.images['proxy-init']!, proxy: model.images.proxy! },
       tracing: model.addons.includes('zipkin'),
     },
     // Compose names a project's network `<project>_<network>` in both v1 and v2.

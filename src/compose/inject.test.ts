@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseYaml, toYaml } from '../common/yaml-file.js';
 import { InputShapeError } from '../errors.js';
 import { findIstioVersion, type IstioVersion } from '../model/istio-versions.js';
-import { injectSidecars, wantsSidecar, type InjectionPolicy, type InjectOptions, type InjectResult } from './inject.js';
+import { injectSidecars, POD_NETWORK_KEYS, wantsSidecar, type InjectionPolicy, type InjectOptions, type InjectResult } from './inject.js';
 
 // The tests look into untyped Compose documents; `any` keeps that readable.
 type Doc = Record<string, any>;
@@ -21,7 +21,7 @@ function options(
     sidecar: {
       version: overrides.version ?? V080,
       registry: 'consul',
-      images: { proxyInit: 'init:x', proxy: 'proxy:x' },
+      images: { pause: 'pause:x', proxyInit: 'init:x', proxy: 'proxy:x' },
       tracing: overrides.tracing ?? false,
     },
     meshNetwork: overrides.meshNetwork === undefined ? MESH : overrides.meshNetwork,
@@ -50,6 +50,27 @@ function withoutKey(value: Doc, key: string): Doc {
   const { [key]: _dropped, ...rest } = value;
   return rest;
 }
+
+function withoutKeys(value: Doc, keys: readonly string[]): Doc {
+  return keys.reduce(withoutKey, value);
+}
+
+/** The labels of `<app>-pod`, before any registrator settings copied from the app. */
+function podLabels(app: string): Doc {
+  return { 'dev.mesh-local.role': 'pod', 'dev.mesh-local.component': 'pause', 'dev.mesh-local.sidecar-for': app };
+}
+
+/** What the app waits for in its pod: the namespace, the capture rules, then a healthy proxy. */
+function podDependsOn(app: string): Doc {
+  return {
+    [`${app}-pod`]: { condition: 'service_started' },
+    [`${app}-istio-init`]: { condition: 'service_completed_successfully' },
+    [`${app}-istio-proxy`]: { condition: 'service_healthy' },
+  };
+}
+
+/** What joining its pod adds to an app: the pod's namespace, the ignore label, the start order. */
+const APP_JOIN_KEYS = ['network_mode', 'labels', 'depends_on'] as const;
 
 /** Expects `fn` to throw an InputShapeError and returns it. */
 function shapeError(fn: () => unknown): InputShapeError {
@@ -104,8 +125,12 @@ describe('injectSidecars: the injection policy table', () => {
     expect(result.skipped).toEqual([]);
     if (injected) {
       expect(result.injected).toEqual(['app']);
-      expect(Object.keys(services(result)).sort()).toEqual(['app', 'app-istio-init', 'app-istio-proxy']);
-      expect(services(result).app.networks).toEqual(['default', 'istio-mesh']);
+      expect(Object.keys(services(result)).sort()).toEqual(['app', 'app-istio-init', 'app-istio-proxy', 'app-pod']);
+      // The pod joins the mesh; the app joins the pod.
+      expect(services(result)['app-pod'].networks).toEqual(['default', 'istio-mesh']);
+      expect(services(result).app).not.toHaveProperty('networks');
+      expect(services(result).app.network_mode).toBe('service:app-pod');
+      expect(result.document.networks).toEqual({ 'istio-mesh': { external: true, name: MESH } });
     } else {
       expect(result.injected).toEqual([]);
       expect(Object.keys(services(result))).toEqual(['app']);
@@ -172,7 +197,7 @@ services:
     expect(result.skipped[0]!.service).toBe('app');
     expect(result.skipped[0]!.reason).toContain(`network_mode is ${mode}`);
     expect(result.injected).toEqual(['other']);
-    expect(Object.keys(services(result)).sort()).toEqual(['app', 'other', 'other-istio-init', 'other-istio-proxy']);
+    expect(Object.keys(services(result)).sort()).toEqual(['app', 'other', 'other-istio-init', 'other-istio-proxy', 'other-pod']);
     expect(services(result).app).toEqual(input.services.app);
     expect(services(result).app.networks).toBeUndefined();
   });
@@ -200,14 +225,17 @@ services:
     const result = inject(input);
     const skip = result.skipped.find((entry) => entry.service === 'web');
     expect(skip).toBeDefined();
-    expect(skip!.reason).toContain('web-istio-init');
-    expect(skip!.reason).toContain('already exists');
+    expect(skip!.reason).toBe('a service named web-istio-init already exists');
     expect(result.injected).not.toContain('web');
+    expect(services(result)['web-pod']).toBeUndefined();
     expect(services(result)['web-istio-proxy']).toBeUndefined();
     expect(services(result).web).toEqual(input.services.web);
-    // The user's own service is an app like any other: it keeps its settings and gets its own sidecar.
-    expect(withoutKey(services(result)['web-istio-init'], 'networks')).toEqual(input.services['web-istio-init']);
+    // The user's own service is an app like any other: it keeps its settings and gets its own pod.
+    const own = services(result)['web-istio-init'];
+    expect(withoutKeys(own, APP_JOIN_KEYS)).toEqual(input.services['web-istio-init']);
+    expect(own.network_mode).toBe('service:web-istio-init-pod');
     expect(result.injected).toEqual(['web-istio-init']);
+    expect(services(result)['web-istio-init-pod'].labels).toEqual(podLabels('web-istio-init'));
     expect(services(result)['web-istio-init-istio-init'].labels['dev.mesh-local.sidecar-for']).toBe('web-istio-init');
   });
 
@@ -222,8 +250,42 @@ services:
     const result = inject(input, options({ policy: 'disabled' }));
     expect(result.skipped).toEqual([]); // policy disabled: web did not ask for a sidecar
     const enabled = inject(input);
-    expect(enabled.skipped.find((entry) => entry.service === 'web')?.reason).toContain('web-istio-proxy');
+    expect(enabled.skipped.find((entry) => entry.service === 'web')?.reason).toBe('a service named web-istio-proxy already exists');
     expect(services(enabled)['web-istio-init']).toBeUndefined();
+    expect(services(enabled)['web-pod']).toBeUndefined();
+  });
+
+  it.each([
+    { order: 'after the app', text: 'services:\n  web:\n    image: nginx\n  web-pod:\n    image: example/web-pod\n' },
+    { order: 'before the app', text: 'services:\n  web-pod:\n    image: example/web-pod\n  web:\n    image: nginx\n' },
+  ])('skips an app whose <app>-pod name is taken by a service that is not ours ($order)', ({ text }) => {
+    const input = parse(text);
+    const result = inject(input);
+    expect(result.skipped).toEqual([{ service: 'web', reason: 'a service named web-pod already exists' }]);
+    expect(services(result).web).toEqual(input.services.web);
+    expect(services(result)['web-istio-init']).toBeUndefined();
+    expect(services(result)['web-istio-proxy']).toBeUndefined();
+    // The user's web-pod is an app of its own, in a pod of its own; it is not web's pod.
+    expect(result.injected).toEqual(['web-pod']);
+    expect(services(result)['web-pod'].image).toBe('example/web-pod');
+    expect(services(result)['web-pod'].network_mode).toBe('service:web-pod-pod');
+    expect(services(result)['web-pod'].labels).toEqual({ SERVICE_IGNORE: '1' });
+    expect(services(result)['web-pod-pod'].labels).toEqual(podLabels('web-pod'));
+    // A second run finds the same clash, and nothing else to do.
+    const twice = inject(result.document);
+    expect(twice.document).toEqual(result.document);
+    expect(twice.skipped).toEqual(result.skipped);
+    expect(twice.injected).toEqual([]);
+  });
+
+  it('skips an app whose pod members exist but whose own network_mode is not the pod', () => {
+    // Everything looks like ours except the app, which a user pointed elsewhere after injecting.
+    const once = inject(parse('services:\n  web:\n    image: nginx\n'));
+    const edited = structuredClone(once.document);
+    delete edited.services.web.network_mode;
+    const result = inject(edited);
+    expect(result.skipped).toEqual([{ service: 'web', reason: 'a service named web-pod and web-istio-init and web-istio-proxy already exists' }]);
+    expect(result.document).toEqual(edited);
   });
 });
 
@@ -314,35 +376,65 @@ describe('injectSidecars: the generated sidecar services', () => {
   it.each([
     { version: V080, discovery: 'istio-pilot:15007' },
     { version: V060, discovery: 'istio-pilot:15003' },
-  ])('Istio $version.version: init and proxy services for app', ({ version, discovery }) => {
+  ])('Istio $version.version: pod, init and proxy services for app', ({ version, discovery }) => {
     const result = inject(input(), options({ version }));
+    const pod = services(result)['app-pod'];
     const init = services(result)['app-istio-init'];
     const proxy = services(result)['app-istio-proxy'];
+    const app = services(result).app;
+
+    expect(pod).toEqual({
+      image: 'pause:x',
+      ports: ['8080:8080'],
+      networks: ['default', 'istio-mesh'],
+      restart: 'unless-stopped',
+      labels: podLabels('app'),
+    });
 
     expect(init.image).toBe('init:x');
     expect(init.cap_add).toEqual(['NET_ADMIN']);
     expect(init).not.toHaveProperty('privileged');
-    expect(init.network_mode).toBe('service:app');
+    expect(init.network_mode).toBe('service:app-pod');
     expect(init.restart).toBe('no');
-    expect(init.labels['dev.mesh-local.sidecar-for']).toBe('app');
-    expect(init.labels['dev.mesh-local.role']).toBe('sidecar-init');
+    expect(init.depends_on).toEqual({ 'app-pod': { condition: 'service_started' } });
+    expect(init.labels).toEqual({
+      'dev.mesh-local.role': 'sidecar-init',
+      'dev.mesh-local.component': 'istio-init',
+      'dev.mesh-local.sidecar-for': 'app',
+      SERVICE_IGNORE: '1',
+    });
 
     expect(proxy.image).toBe('proxy:x');
     expect(proxy.user).toBe('1337');
     expect(proxy).not.toHaveProperty('privileged');
     expect(proxy).not.toHaveProperty('cap_add');
-    expect(proxy.network_mode).toBe('service:app');
+    expect(proxy.network_mode).toBe('service:app-pod');
+    expect(proxy.restart).toBe('unless-stopped');
+    expect(proxy.healthcheck.test).toEqual(['CMD', 'curl', '-fsS', '-o', '/dev/null', 'http://127.0.0.1:15000/server_info']);
     expect(proxy.depends_on).toEqual({ 'app-istio-init': { condition: 'service_completed_successfully' } });
     expect(proxy.entrypoint).toEqual(['/usr/local/bin/pilot-agent']);
     expect(argAfter(proxy.command, '--discoveryAddress')).toBe(discovery);
     expect(argAfter(proxy.command, '--serviceregistry')).toBe('Consul');
     expect(argAfter(proxy.command, '--serviceCluster')).toBe('app');
     expect(proxy.command).not.toContain('--zipkinAddress');
-    expect(proxy.labels['dev.mesh-local.sidecar-for']).toBe('app');
-    expect(proxy.labels['dev.mesh-local.role']).toBe('sidecar-proxy');
-    // Sidecars share the app's namespace, so they must not join networks themselves.
-    expect(init).not.toHaveProperty('networks');
-    expect(proxy).not.toHaveProperty('networks');
+    expect(proxy.labels).toEqual({
+      'dev.mesh-local.role': 'sidecar-proxy',
+      'dev.mesh-local.component': 'istio-proxy',
+      'dev.mesh-local.sidecar-for': 'app',
+      SERVICE_IGNORE: '1',
+    });
+    // Everyone but the pod shares the pod's namespace, so they must not join networks themselves.
+    for (const member of [init, proxy, app]) {
+      expect(member).not.toHaveProperty('networks');
+      expect(member).not.toHaveProperty('ports');
+    }
+
+    expect(app).toEqual({
+      image: 'example/app',
+      network_mode: 'service:app-pod',
+      labels: { SERVICE_IGNORE: '1' },
+      depends_on: podDependsOn('app'),
+    });
   });
 
   it('0.6.0 proxies keep the -v flag, 0.8.0 proxies do not', () => {
@@ -355,14 +447,292 @@ describe('injectSidecars: the generated sidecar services', () => {
     expect(argAfter(proxy.command, '--zipkinAddress')).toBe('zipkin:9411');
   });
 
-  it('sidecars of an app in a profile carry the same profiles', () => {
-    // Compose refuses `up` when an enabled service (the sidecar, no profiles) pulls in an app whose
-    // profile is not active: 'Service "debug" was pulled in as a dependency of service
-    // "debug-istio-init" but is not enabled by the active profiles'.
+  it('the pod and sidecars of an app in a profile carry the same profiles', () => {
+    // Compose refuses `up` when an enabled service pulls in one whose profile is not active:
+    // 'Service "debug-pod" was pulled in as a dependency of service "debug" but is not enabled by
+    // the active profiles'. The pod, init and proxy must be enabled exactly when the app is.
     const result = inject(parse('services:\n  debug:\n    image: example/debug\n    profiles: ["debug", "tools"]\n'));
-    expect(services(result).debug.profiles).toEqual(['debug', 'tools']);
-    expect(services(result)['debug-istio-init'].profiles).toEqual(['debug', 'tools']);
-    expect(services(result)['debug-istio-proxy'].profiles).toEqual(['debug', 'tools']);
+    for (const name of ['debug', 'debug-pod', 'debug-istio-init', 'debug-istio-proxy']) {
+      expect(services(result)[name].profiles, name).toEqual(['debug', 'tools']);
+    }
+    // Copies, not the app's own list: editing one service's profiles must not edit another's.
+    expect(services(result)['debug-pod'].profiles).not.toBe(services(result).debug.profiles);
+  });
+
+  it('an app without profiles gives its pod and sidecars none', () => {
+    const result = inject(input());
+    for (const name of ['app', 'app-pod', 'app-istio-init', 'app-istio-proxy']) {
+      expect(services(result)[name], name).not.toHaveProperty('profiles');
+    }
+  });
+
+  it('the app keeps its own restart policy; pod and proxy restart unless stopped, init never', () => {
+    const result = inject(
+      parse(`
+services:
+  always:
+    image: example/a
+    restart: always
+  never:
+    image: example/b
+    restart: "no"
+  unset:
+    image: example/c
+`),
+    );
+    expect(services(result).always.restart).toBe('always');
+    expect(services(result).never.restart).toBe('no');
+    expect(services(result).unset).not.toHaveProperty('restart');
+    for (const app of ['always', 'never', 'unset']) {
+      expect(services(result)[`${app}-pod`].restart, app).toBe('unless-stopped');
+      expect(services(result)[`${app}-istio-proxy`].restart, app).toBe('unless-stopped');
+      expect(services(result)[`${app}-istio-init`].restart, app).toBe('no');
+    }
+  });
+});
+
+describe('injectSidecars: the pod takes over the network', () => {
+  // One value per key, as a Compose file writes it; the test below keeps it in step with the list.
+  const NETWORK_KEY_YAML: Record<(typeof POD_NETWORK_KEYS)[number], string> = {
+    network_mode: 'bridge',
+    networks: '[backend]',
+    ports: '["8080:80"]',
+    expose: '["9000"]',
+    hostname: 'web1',
+    domainname: 'example.test',
+    dns: '[10.0.0.2]',
+    dns_opt: '[use-vc]',
+    dns_search: '[example.test]',
+    extra_hosts: '["db.local:10.0.0.5"]',
+    mac_address: '"02:42:ac:11:00:02"',
+    links: '["db:database"]',
+    external_links: '["redis_1:redis"]',
+  };
+
+  it('covers every key in POD_NETWORK_KEYS', () => {
+    expect(Object.keys(NETWORK_KEY_YAML).sort()).toEqual([...POD_NETWORK_KEYS].sort());
+  });
+
+  it.each(POD_NETWORK_KEYS.map((key) => ({ key })))('$key moves from the app to its pod', ({ key }) => {
+    // No mesh network, so that `network_mode: bridge` is allowed and nothing but the key reaches the pod.
+    const input = parse(`services:\n  web:\n    image: nginx\n    ${key}: ${NETWORK_KEY_YAML[key]}\n`);
+    const result = inject(input, options({ meshNetwork: null }));
+    expect(result.injected).toEqual(['web']);
+    expect(result.skipped).toEqual([]);
+    expect(services(result)['web-pod']).toEqual({
+      image: 'pause:x',
+      [key]: input.services.web[key],
+      restart: 'unless-stopped',
+      labels: podLabels('web'),
+    });
+    expect(services(result).web).toEqual({
+      image: 'nginx',
+      network_mode: 'service:web-pod',
+      labels: { SERVICE_IGNORE: '1' },
+      depends_on: podDependsOn('web'),
+    });
+  });
+
+  it('all network keys at once move to the pod, which also joins the mesh network', () => {
+    const input = parse(`
+services:
+  web:
+    image: nginx
+    command: ["nginx", "-g", "daemon off;"]
+    environment: { FOO: bar }
+    volumes: ["./html:/usr/share/nginx/html:ro"]
+${POD_NETWORK_KEYS.filter((key) => key !== 'network_mode').map((key) => `    ${key}: ${NETWORK_KEY_YAML[key]}\n`).join('')}`);
+    const result = inject(input);
+    const pod = services(result)['web-pod'];
+    const web = services(result).web;
+    for (const key of POD_NETWORK_KEYS) {
+      if (key === 'network_mode') continue;
+      expect(web, key).not.toHaveProperty(key);
+      if (key !== 'networks') expect(pod[key], key).toEqual(input.services.web[key]);
+    }
+    expect(pod.networks).toEqual(['backend', 'istio-mesh']);
+    expect(pod).not.toHaveProperty('network_mode');
+    expect(web).toEqual({
+      image: 'nginx',
+      command: ['nginx', '-g', 'daemon off;'],
+      environment: { FOO: 'bar' },
+      volumes: ['./html:/usr/share/nginx/html:ro'],
+      network_mode: 'service:web-pod',
+      labels: { SERVICE_IGNORE: '1' },
+      depends_on: podDependsOn('web'),
+    });
+    // Inbound capture still covers the ports the app listens on, now published by the pod.
+    expect(argAfter(services(result)['web-istio-init'].command, '-b')).toBe('80,9000');
+  });
+
+  it.each(['bridge', 'default'])('network_mode: %s with meshNetwork null moves to the pod', (mode) => {
+    const input = parse(`services:\n  web:\n    image: nginx\n    network_mode: ${mode}\n    ports: ["8080:80"]\n`);
+    const result = inject(input, options({ meshNetwork: null }));
+    expect(result.injected).toEqual(['web']);
+    expect(services(result)['web-pod'].network_mode).toBe(mode);
+    expect(services(result)['web-pod'].ports).toEqual(['8080:80']);
+    expect(services(result)['web-pod']).not.toHaveProperty('networks');
+    expect(services(result).web.network_mode).toBe('service:web-pod');
+    expect(result.document).not.toHaveProperty('networks');
+    // With a mesh network the same app is skipped: the pod cannot have both.
+    expect(inject(input).skipped.map((entry) => entry.service)).toEqual(['web']);
+  });
+
+  it('sysctls in map form: net.* go to the pod, the others stay with the app', () => {
+    const result = inject(
+      parse(`
+services:
+  web:
+    image: nginx
+    sysctls:
+      net.core.somaxconn: 1024
+      kernel.msgmax: 65536
+      net.ipv4.tcp_syncookies: 0
+`),
+    );
+    expect(services(result)['web-pod'].sysctls).toEqual({ 'net.core.somaxconn': 1024, 'net.ipv4.tcp_syncookies': 0 });
+    expect(services(result).web.sysctls).toEqual({ 'kernel.msgmax': 65536 });
+  });
+
+  it('sysctls in list form: net.* go to the pod, the others stay with the app', () => {
+    const result = inject(parse('services:\n  web:\n    image: nginx\n    sysctls: ["net.core.somaxconn=1024", "kernel.msgmax=65536"]\n'));
+    expect(services(result)['web-pod'].sysctls).toEqual(['net.core.somaxconn=1024']);
+    expect(services(result).web.sysctls).toEqual(['kernel.msgmax=65536']);
+  });
+
+  it('sysctls that are all net.* leave the app without sysctls; none net.* leave the pod without', () => {
+    const onlyNet = inject(parse('services:\n  web:\n    image: nginx\n    sysctls: { net.core.somaxconn: 1024 }\n'));
+    expect(services(onlyNet)['web-pod'].sysctls).toEqual({ 'net.core.somaxconn': 1024 });
+    expect(services(onlyNet).web).not.toHaveProperty('sysctls');
+    const noNet = inject(parse('services:\n  web:\n    image: nginx\n    sysctls: ["kernel.msgmax=65536"]\n'));
+    expect(services(noNet)['web-pod']).not.toHaveProperty('sysctls');
+    expect(services(noNet).web.sysctls).toEqual(['kernel.msgmax=65536']);
+  });
+
+  it('registrator SERVICE_* settings from a map environment and labels are copied to the pod', () => {
+    const input = parse(`
+services:
+  reviews:
+    image: example/reviews
+    ports: ["9080"]
+    environment:
+      SERVICE_NAME: reviews
+      SERVICE_9080_TAGS: v1
+      SERVICE_CHECK_INTERVAL: 10
+      LOG_LEVEL: debug
+    labels:
+      SERVICE_9080_NAME: reviews-http
+      com.example.team: books
+`);
+    const before = structuredClone(input);
+    const result = inject(input);
+    const pod = services(result)['reviews-pod'];
+    expect(pod.environment).toEqual({ SERVICE_NAME: 'reviews', SERVICE_9080_TAGS: 'v1', SERVICE_CHECK_INTERVAL: '10' });
+    expect(pod.labels).toEqual({ SERVICE_9080_NAME: 'reviews-http', ...podLabels('reviews') });
+    // The app keeps its environment exactly, and its labels plus the ignore label.
+    expect(services(result).reviews.environment).toEqual(before.services.reviews.environment);
+    expect(services(result).reviews.labels).toEqual({ SERVICE_9080_NAME: 'reviews-http', 'com.example.team': 'books', SERVICE_IGNORE: '1' });
+    expect(input).toEqual(before);
+  });
+
+  it('registrator SERVICE_* settings from a list environment and list labels are copied to the pod', () => {
+    const input = parse(`
+services:
+  reviews:
+    image: example/reviews
+    environment:
+      - SERVICE_NAME=reviews
+      - SERVICE_TAGS=a=b,c
+      - SERVICE_REGION
+      - LOG_LEVEL=debug
+    labels:
+      - SERVICE_9080_NAME=reviews-http
+      - com.example.team=books
+`);
+    const result = inject(input);
+    // The environment's own form is kept on the app; the pod gets a map. A bare KEY (taken from
+    // the shell by Compose) stays bare: null.
+    expect(services(result)['reviews-pod'].environment).toEqual({ SERVICE_NAME: 'reviews', SERVICE_TAGS: 'a=b,c', SERVICE_REGION: null });
+    expect(services(result)['reviews-pod'].labels).toEqual({ SERVICE_9080_NAME: 'reviews-http', ...podLabels('reviews') });
+    expect(services(result).reviews.environment).toEqual(['SERVICE_NAME=reviews', 'SERVICE_TAGS=a=b,c', 'SERVICE_REGION', 'LOG_LEVEL=debug']);
+  });
+
+  it('an app without SERVICE_* settings gives its pod no environment and only its own labels', () => {
+    const result = inject(parse('services:\n  web:\n    image: nginx\n    environment: { SERVICES: "a,b", MY_SERVICE_NAME: x }\n    labels: { service_name: lower }\n'));
+    expect(services(result)['web-pod']).not.toHaveProperty('environment');
+    expect(services(result)['web-pod'].labels).toEqual(podLabels('web'));
+  });
+
+  it("the user's SERVICE_IGNORE goes to the pod, so an app hidden from the registry stays hidden", () => {
+    // The pod now registers the instance; without the copy the hidden app would appear in Consul.
+    const result = inject(
+      parse(`
+services:
+  by-env:
+    image: example/a
+    ports: ["8080"]
+    environment: [SERVICE_IGNORE=true]
+  by-label:
+    image: example/b
+    ports: ["8080"]
+    labels: { SERVICE_IGNORE: "yes" }
+`),
+    );
+    expect(services(result)['by-env-pod'].environment).toEqual({ SERVICE_IGNORE: 'true' });
+    expect(services(result)['by-label-pod'].labels).toEqual({ SERVICE_IGNORE: 'yes', ...podLabels('by-label') });
+    // On the app itself, a label map's SERVICE_IGNORE becomes mesh-local's "1" (still ignored).
+    expect(services(result)['by-label'].labels).toEqual({ SERVICE_IGNORE: '1' });
+  });
+
+  it('depends_on in list form becomes the long form, merged with the pod members', () => {
+    const result = inject(parse('services:\n  web:\n    image: nginx\n    depends_on: [db, cache]\n'));
+    expect(services(result).web.depends_on).toEqual({
+      db: { condition: 'service_started' },
+      cache: { condition: 'service_started' },
+      ...podDependsOn('web'),
+    });
+  });
+
+  it('depends_on in map form keeps its conditions and other settings, merged with the pod members', () => {
+    const result = inject(
+      parse(`
+services:
+  web:
+    image: nginx
+    depends_on:
+      db:
+        condition: service_healthy
+        restart: true
+      migrate:
+        condition: service_completed_successfully
+`),
+    );
+    expect(services(result).web.depends_on).toEqual({
+      db: { condition: 'service_healthy', restart: true },
+      migrate: { condition: 'service_completed_successfully' },
+      ...podDependsOn('web'),
+    });
+  });
+
+  it('refuses depends_on that is neither a list of names nor a mapping', () => {
+    expect(shapeError(() => inject(parse('services:\n  web:\n    image: nginx\n    depends_on: db\n'))).path).toBe('services.web.depends_on');
+    expect(shapeError(() => inject(parse('services:\n  web:\n    image: nginx\n    depends_on: [{db: x}]\n'))).path).toBe('services.web.depends_on');
+  });
+
+  it('a labels list gets SERVICE_IGNORE=1 appended and stays a list', () => {
+    const result = inject(parse('services:\n  web:\n    image: nginx\n    labels: ["com.example.tier=web", "flag"]\n'));
+    expect(services(result).web.labels).toEqual(['com.example.tier=web', 'flag', 'SERVICE_IGNORE=1']);
+  });
+
+  it('a labels map gets SERVICE_IGNORE: "1"; no labels at all get a map with it', () => {
+    const result = inject(parse('services:\n  a:\n    image: x\n    labels: { com.example.tier: web }\n  b:\n    image: y\n'));
+    expect(services(result).a.labels).toEqual({ 'com.example.tier': 'web', SERVICE_IGNORE: '1' });
+    expect(services(result).b.labels).toEqual({ SERVICE_IGNORE: '1' });
+  });
+
+  it('the generated services come right after the input services, in app order', () => {
+    const result = inject(parse('services:\n  b:\n    image: x\n  a:\n    image: y\n'));
+    expect(Object.keys(services(result))).toEqual(['b', 'a', 'b-pod', 'b-istio-init', 'b-istio-proxy', 'a-pod', 'a-istio-init', 'a-istio-proxy']);
   });
 });
 
@@ -449,30 +819,39 @@ describe('injectSidecars: preservation and the mesh network', () => {
     expect(out.volumes).toEqual(input.volumes);
     expect(out.networks.backend).toEqual(input.networks.backend);
 
-    // Every app keeps every key except `networks`, which only gains the mesh network.
+    // Every app keeps every key except those its pod takes over (`networks`, `ports`), and gains
+    // only what joining the pod adds.
     for (const name of ['api', 'worker', 'admin']) {
-      expect(withoutKey(services(result)[name], 'networks')).toEqual(withoutKey(input.services[name], 'networks'));
+      expect(withoutKeys(services(result)[name], APP_JOIN_KEYS)).toEqual(withoutKeys(input.services[name], ['networks', 'ports', 'labels']));
+      expect(services(result)[name].network_mode).toBe(`service:${name}-pod`);
+      expect(services(result)[name].depends_on).toEqual(podDependsOn(name));
     }
     // Values that came through anchors and merge keys.
     const api = services(result).api;
     expect(api.restart).toBe('unless-stopped');
     expect(api.environment).toEqual({ LOG_LEVEL: 'debug', TZ: 'UTC' });
     expect(api.logging).toEqual({ driver: 'json-file', options: { 'max-size': '10m' } });
-    expect(api.labels).toEqual({ 'com.example.team': 'payments', 'com.example.cost-center': '1234' });
+    expect(api.labels).toEqual({ 'com.example.team': 'payments', 'com.example.cost-center': '1234', SERVICE_IGNORE: '1' });
     expect(api.build).toEqual({ context: './api', dockerfile: 'Dockerfile.dev', args: { NODE_ENV: 'development' } });
     expect(api.volumes).toEqual(['api-data:/var/lib/api', './config:/etc/api:ro']);
     const worker = services(result).worker;
     expect(worker.restart).toBe('unless-stopped');
     expect(worker.environment).toEqual({ LOG_LEVEL: 'debug', TZ: 'UTC', QUEUE: 'jobs' });
     expect(services(result).admin.profiles).toEqual(['admin']);
+    expect(services(result)['admin-pod'].profiles).toEqual(['admin']);
     expect(services(result).admin.healthcheck).toEqual(input.services.admin.healthcheck);
+    // The pods hold what the apps gave up.
+    expect(services(result)['api-pod'].ports).toEqual(['8080:8080']);
+    expect(services(result)['worker-pod']).not.toHaveProperty('ports');
+    expect(services(result)['api-pod'].labels).toEqual(podLabels('api'));
   });
 
-  it('joins the mesh network: none -> [default, istio-mesh], list -> appended, map -> new key', () => {
+  it('the pod joins the mesh network: none -> [default, istio-mesh], list -> appended, map -> new key', () => {
     const result = inject(parse(PRESERVATION_FILE));
-    expect(services(result).admin.networks).toEqual(['default', 'istio-mesh']);
-    expect(services(result).api.networks).toEqual(['backend', 'istio-mesh']);
-    expect(services(result).worker.networks).toEqual({ backend: { aliases: ['jobs'] }, 'istio-mesh': null });
+    expect(services(result)['admin-pod'].networks).toEqual(['default', 'istio-mesh']);
+    expect(services(result)['api-pod'].networks).toEqual(['backend', 'istio-mesh']);
+    expect(services(result)['worker-pod'].networks).toEqual({ backend: { aliases: ['jobs'] }, 'istio-mesh': null });
+    for (const name of ['api', 'worker', 'admin']) expect(services(result)[name]).not.toHaveProperty('networks');
     expect(result.document.networks).toEqual({
       backend: { driver: 'bridge', ipam: { config: [{ subnet: '172.28.0.0/16' }] } },
       'istio-mesh': { external: true, name: MESH },
@@ -496,16 +875,20 @@ networks:
     name: custom_mesh
 `);
     const result = inject(input);
-    expect(services(result).web.networks).toEqual(['istio-mesh']);
+    expect(services(result)['web-pod'].networks).toEqual(['istio-mesh']);
+    expect(services(result).web).not.toHaveProperty('networks');
     expect(result.document.networks).toEqual({ 'istio-mesh': { external: true, name: 'custom_mesh' } });
   });
 
-  it('with meshNetwork null, app networks and top-level networks are untouched', () => {
+  it('with meshNetwork null, the pods take the app networks as they were and top-level networks are untouched', () => {
     const input = parse(PRESERVATION_FILE);
     const result = inject(input, options({ meshNetwork: null }));
     expect(result.injected).toEqual(['api', 'worker', 'admin']);
-    for (const name of ['api', 'worker', 'admin']) expect(services(result)[name]).toEqual(input.services[name]);
-    expect(services(result).admin).not.toHaveProperty('networks');
+    for (const name of ['api', 'worker', 'admin']) {
+      expect(services(result)[`${name}-pod`].networks, name).toEqual(input.services[name].networks);
+      expect(services(result)[name], name).not.toHaveProperty('networks');
+    }
+    expect(services(result)['admin-pod']).not.toHaveProperty('networks');
     expect(result.document.networks).toEqual(input.networks);
     expect(result.document.networks).not.toHaveProperty('istio-mesh');
     expect(services(result)['api-istio-proxy']).toBeDefined();
@@ -547,7 +930,60 @@ services:
     image: example/api
     labels: ["${INJECT_LABEL}=true"]
 `;
+  // A bookinfo-like file using what a pod takes over: ports, hostname, DNS, net.* sysctls,
+  // registrator settings in both forms, depends_on in both forms, a profile and a user restart.
+  const REALISTIC = `
+x-registrator: &registrator
+  SERVICE_CHECK_HTTP: /health
+  SERVICE_CHECK_INTERVAL: 10s
+services:
+  productpage:
+    image: example/productpage:v1
+    restart: always
+    hostname: productpage
+    ports: ["9080:9080"]
+    dns_search: [example.test]
+    extra_hosts: ["legacy.local:10.0.0.9"]
+    environment:
+      <<: *registrator
+      SERVICE_NAME: productpage
+      LOG_LEVEL: info
+    labels: ["com.example.tier=frontend", "SERVICE_9080_TAGS=v1"]
+    depends_on: [details, reviews]
+    sysctls:
+      net.core.somaxconn: 1024
+      kernel.msgmax: 65536
+  details:
+    image: example/details:v1
+    expose: ["9080"]
+    environment: ["SERVICE_NAME=details", "SERVICE_TAGS=v1"]
+    networks:
+      backend:
+        aliases: [details.backend]
+  reviews:
+    image: example/reviews:v2
+    expose: ["9080"]
+    environment: { SERVICE_NAME: reviews, SERVICE_TAGS: v2 }
+    depends_on:
+      ratings:
+        condition: service_healthy
+  ratings:
+    image: example/ratings:v1
+    expose: ["9080"]
+    profiles: [full]
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://localhost:9080/health"]
+    sysctls: ["net.ipv4.ip_local_port_range=1024 65000"]
+  db:
+    image: mongo:4
+    labels:
+      ${INJECT_LABEL}: "false"
+networks:
+  backend: {}
+`;
   const cases = [
+    { name: 'realistic file, 0.8.0', text: REALISTIC, opts: options() },
+    { name: 'realistic file, 0.6.0, no mesh network', text: REALISTIC, opts: options({ version: V060, meshNetwork: null }) },
     { name: 'preservation file, 0.8.0', text: PRESERVATION_FILE, opts: options() },
     { name: 'preservation file, 0.6.0', text: PRESERVATION_FILE, opts: options({ version: V060 }) },
     { name: 'skips and labels, enabled', text: SKIPS_AND_LABELS, opts: options() },
@@ -571,6 +1007,45 @@ services:
     expect(twice.document).toEqual(once.document);
     expect(twice.injected).toEqual([]);
     expect(parse(toYaml(twice.document))).toEqual(reread);
+  });
+
+  it('the realistic file: what the first run does, and a second run that changes nothing', () => {
+    const once = inject(parse(REALISTIC));
+    expect(once.injected).toEqual(['productpage', 'details', 'reviews', 'ratings']);
+    expect(once.skipped).toEqual([]);
+    const out = services(once);
+    expect(Object.keys(out)).toHaveLength(5 + 4 * 3);
+    expect(out.productpage.depends_on).toEqual({
+      details: { condition: 'service_started' },
+      reviews: { condition: 'service_started' },
+      ...podDependsOn('productpage'),
+    });
+    expect(out.productpage.restart).toBe('always');
+    expect(out.productpage.sysctls).toEqual({ 'kernel.msgmax': 65536 });
+    expect(out.productpage.labels).toEqual(['com.example.tier=frontend', 'SERVICE_9080_TAGS=v1', 'SERVICE_IGNORE=1']);
+    expect(out['productpage-pod']).toEqual({
+      image: 'pause:x',
+      hostname: 'productpage',
+      ports: ['9080:9080'],
+      dns_search: ['example.test'],
+      extra_hosts: ['legacy.local:10.0.0.9'],
+      networks: ['default', 'istio-mesh'],
+      sysctls: { 'net.core.somaxconn': 1024 },
+      environment: { SERVICE_CHECK_HTTP: '/health', SERVICE_CHECK_INTERVAL: '10s', SERVICE_NAME: 'productpage' },
+      restart: 'unless-stopped',
+      labels: { SERVICE_9080_TAGS: 'v1', ...podLabels('productpage') },
+    });
+    expect(out['details-pod'].networks).toEqual({ backend: { aliases: ['details.backend'] }, 'istio-mesh': null });
+    expect(out.reviews.depends_on).toEqual({ ratings: { condition: 'service_healthy' }, ...podDependsOn('reviews') });
+    expect(out['ratings-pod'].sysctls).toEqual(['net.ipv4.ip_local_port_range=1024 65000']);
+    expect(out.ratings).not.toHaveProperty('sysctls');
+    expect(out['ratings-pod'].profiles).toEqual(['full']);
+    expect(out.db).toEqual(parse(REALISTIC).services.db);
+
+    const twice = inject(once.document);
+    expect(twice.document).toEqual(once.document);
+    expect(twice.injected).toEqual([]);
+    expect(twice.skipped).toEqual([]);
   });
 
   it('a second run still reports skipped services the same way, and nothing new', () => {

@@ -1,7 +1,7 @@
 import { InputShapeError } from '../errors.js';
 import { describeType } from '../model/settings.js';
-import { LABELS } from './compose-spec.js';
-import { sidecarServiceNames, sidecarServices, type SidecarSettings } from './sidecar.js';
+import { LABELS, type ComposeService } from './compose-spec.js';
+import { podAppSettings, podServiceNames, podServices, type SidecarSettings } from './sidecar.js';
 
 /** Istio's injection policy (the `istio-sidecar-injector` config's `policy`). */
 export const INJECTION_POLICIES = ['enabled', 'disabled', 'off'] as const;
@@ -37,10 +37,32 @@ export interface InjectResult {
 type Mapping = Record<string, unknown>;
 
 /**
- * Adds an init and a proxy service for every app the policy selects. Pure, and idempotent:
+ * Keys Docker refuses on a container that joins another's network namespace, or that describe the
+ * namespace itself: the pod takes them over from the app. `sysctls` moves only its `net.*` entries.
+ */
+export const POD_NETWORK_KEYS = [
+  'network_mode',
+  'networks',
+  'ports',
+  'expose',
+  'hostname',
+  'domainname',
+  'dns',
+  'dns_opt',
+  'dns_search',
+  'extra_hosts',
+  'mac_address',
+  'links',
+  'external_links',
+] as const;
+
+/**
+ * Puts every app the policy selects into a pod: a pause service that owns the app's network
+ * (`POD_NETWORK_KEYS` and its registrator `SERVICE_*` settings), an init and a proxy service, and
+ * the app itself, which keeps its name and joins the pod's namespace. Pure, and idempotent:
  * injecting an injected document returns an equal document. Existing values, including `x-`
  * fields, profiles, build sections and values that came from anchors, are kept as they are;
- * services are replaced by copies only where a network is added.
+ * only the services that get a pod are replaced by copies.
  */
 export function injectSidecars(input: unknown, file: string, options: InjectOptions): InjectResult {
   const document = requireMapping(input, file, '(top level)', 'a mapping with a services key');
@@ -56,9 +78,21 @@ export function injectSidecars(input: unknown, file: string, options: InjectOpti
     if (labels[LABELS.sidecarFor] !== undefined) continue; // one of ours
     if (!wantsSidecar(options.policy, labels[INJECT_LABEL])) continue;
 
+    const names = podServiceNames(name);
     const networkMode = service.network_mode;
     if (networkMode !== undefined && typeof networkMode !== 'string') {
       throw new InputShapeError(file, `services.${name}.network_mode`, 'a string', describeType(networkMode));
+    }
+    const existing = [names.pod, names.init, names.proxy].filter((member) => member in services);
+    if (existing.length > 0) {
+      const ours = existing.length === 3 && existing.every((member) => isPodMemberOf(services[member], name)) && networkMode === `service:${names.pod}`;
+      if (!ours) {
+        result.skipped.push({ service: name, reason: `a service named ${existing.join(' and ')} already exists` });
+        continue;
+      }
+      // Only a pod of ours is known to exist here; a clash may have taken any one name.
+      if (options.meshNetwork) joinedMeshNetwork ||= hasNetwork(services[names.pod] as Mapping, MESH_NETWORK_KEY);
+      continue;
     }
     const reason = networkModeObstacle(networkMode, options.meshNetwork);
     if (reason) {
@@ -66,24 +100,16 @@ export function injectSidecars(input: unknown, file: string, options: InjectOpti
       continue;
     }
 
-    const names = sidecarServiceNames(name);
-    const existing = [names.init, names.proxy].filter((sidecar) => sidecar in services);
-    if (existing.length > 0) {
-      const ours = existing.every((sidecar) => isSidecarOf(services[sidecar], name));
-      if (!ours) {
-        result.skipped.push({ service: name, reason: `a service named ${existing.join(' and ')} already exists` });
-      }
-      if (options.meshNetwork) joinedMeshNetwork ||= hasNetwork(service, MESH_NETWORK_KEY);
-      continue;
-    }
-
     const ports = containerPorts(service, file, `services.${name}`);
     const profiles = readProfiles(service.profiles, file, `services.${name}.profiles`);
-    Object.assign(output, sidecarServices({ service: name, ports, profiles }, { ...options.sidecar, pilotCondition: undefined }));
-    if (options.meshNetwork) {
-      output[name] = joinNetwork(service, MESH_NETWORK_KEY, file, `services.${name}.networks`);
-      joinedMeshNetwork = true;
-    }
+    const { app, network } = splitNetwork(service, file, `services.${name}`);
+    const pod = podServices(
+      { service: name, ports, ...(profiles ? { profiles } : {}), network: options.meshNetwork ? joinNetwork(network, MESH_NETWORK_KEY, file, `services.${name}.networks`) : network },
+      { ...options.sidecar, pilotCondition: undefined },
+    );
+    if (options.meshNetwork) joinedMeshNetwork = true;
+    Object.assign(output, pod);
+    output[name] = joinPod(app, name, pod[names.proxy]!, file, `services.${name}`);
     result.injected.push(name);
   }
 
@@ -97,6 +123,112 @@ export function injectSidecars(input: unknown, file: string, options: InjectOpti
     }
   }
   return result;
+}
+
+/**
+ * Splits a service into what stays with the app and what its pod takes: `POD_NETWORK_KEYS`,
+ * `net.*` sysctls, and the registrator's `SERVICE_*` settings, which are copied (the app keeps its
+ * environment as it was; a label tells registrators to ignore the app itself).
+ */
+function splitNetwork(service: Mapping, file: string, path: string): { app: Mapping; network: Mapping } {
+  const app: Mapping = { ...service };
+  const network: Mapping = {};
+  for (const key of POD_NETWORK_KEYS) {
+    if (key in app) {
+      network[key] = app[key];
+      delete app[key];
+    }
+  }
+  const sysctls = app.sysctls;
+  if (sysctls !== undefined && sysctls !== null) {
+    const { pod, rest } = splitSysctls(sysctls, file, `${path}.sysctls`);
+    if (pod !== undefined) network.sysctls = pod;
+    if (rest === undefined) delete app.sysctls;
+    else app.sysctls = rest;
+  }
+  const environment = registratorSettings(readEnvironment(service.environment, file, `${path}.environment`));
+  if (Object.keys(environment).length > 0) network.environment = environment;
+  const labels = registratorSettings(readLabels(service.labels, file, `${path}.labels`));
+  if (Object.keys(labels).length > 0) network.labels = labels;
+  return { app, network };
+}
+
+/** The app in its pod: its own settings, the pod's namespace, and a start after its proxy. */
+function joinPod(app: Mapping, name: string, proxy: ComposeService, file: string, path: string): Mapping {
+  const join = podAppSettings(name, proxy);
+  return {
+    ...app,
+    network_mode: join.network_mode,
+    labels: addLabels(app.labels, join.labels),
+    depends_on: { ...readDependsOn(app.depends_on, file, `${path}.depends_on`), ...join.depends_on },
+  };
+}
+
+/** `depends_on` in its long form, from either Compose form. */
+function readDependsOn(raw: unknown, file: string, path: string): Mapping {
+  if (raw === undefined || raw === null) return {};
+  if (Array.isArray(raw)) {
+    const long: Mapping = {};
+    for (const item of raw) {
+      if (typeof item !== 'string') throw new InputShapeError(file, path, 'a list of service names', `an item that is ${describeType(item)}`);
+      long[item] = { condition: 'service_started' };
+    }
+    return long;
+  }
+  return requireMapping(raw, file, path, 'a list of service names or a mapping');
+}
+
+/** Adds labels in the form the service already uses (a list stays a list). */
+function addLabels(raw: unknown, extra: Record<string, string>): unknown {
+  if (Array.isArray(raw)) {
+    const keys = new Set(raw.map((item) => String(item).split('=')[0]));
+    return [...raw, ...Object.entries(extra).filter(([key]) => !keys.has(key)).map(([key, value]) => `${key}=${value}`)];
+  }
+  const labels = typeof raw === 'object' && raw !== null ? (raw as Mapping) : {};
+  return { ...labels, ...extra };
+}
+
+/** Environment as a map, from either Compose form; a bare `KEY` (taken from the shell) maps to null. */
+function readEnvironment(raw: unknown, file: string, path: string): Record<string, string | null> {
+  if (raw === undefined || raw === null) return {};
+  if (Array.isArray(raw)) {
+    const environment: Record<string, string | null> = {};
+    for (const item of raw) {
+      if (typeof item !== 'string') throw new InputShapeError(file, path, 'a list of "KEY=value" strings', `an item that is ${describeType(item)}`);
+      const eq = item.indexOf('=');
+      if (eq === -1) environment[item] = null;
+      else environment[item.slice(0, eq)] = item.slice(eq + 1);
+    }
+    return environment;
+  }
+  if (typeof raw === 'object') {
+    const environment: Record<string, string | null> = {};
+    for (const [key, value] of Object.entries(raw)) environment[key] = value === null ? null : String(value);
+    return environment;
+  }
+  throw new InputShapeError(file, path, 'a mapping or a list of "KEY=value" strings', describeType(raw));
+}
+
+/**
+ * Registrator settings (`SERVICE_NAME`, `SERVICE_9080_TAGS`...). A `SERVICE_IGNORE` the user set
+ * goes with them: the pod now registers the instance, so it must stay hidden when the app was.
+ */
+function registratorSettings<T>(values: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(values).filter(([key]) => key.startsWith('SERVICE_')));
+}
+
+/** `net.*` sysctls belong to the network namespace, which the pod owns. */
+function splitSysctls(raw: unknown, file: string, path: string): { pod: unknown; rest: unknown } {
+  const isNet = (key: string) => key.startsWith('net.');
+  if (Array.isArray(raw)) {
+    const pod = raw.filter((item) => isNet(String(item)));
+    const rest = raw.filter((item) => !isNet(String(item)));
+    return { pod: pod.length > 0 ? pod : undefined, rest: rest.length > 0 ? rest : undefined };
+  }
+  const entries = Object.entries(requireMapping(raw, file, path, 'a mapping or a list of sysctls'));
+  const pod = entries.filter(([key]) => isNet(key));
+  const rest = entries.filter(([key]) => !isNet(key));
+  return { pod: pod.length > 0 ? Object.fromEntries(pod) : undefined, rest: rest.length > 0 ? Object.fromEntries(rest) : undefined };
 }
 
 /** Label values that opt in, as Istio's injector reads its annotation (case-insensitive). */
@@ -207,7 +339,7 @@ function hasNetwork(service: Mapping, network: string): boolean {
   return typeof networks === 'object' && networks !== null && network in networks;
 }
 
-function isSidecarOf(service: unknown, app: string): boolean {
+function isPodMemberOf(service: unknown, app: string): boolean {
   if (typeof service !== 'object' || service === null) return false;
   const labels = (service as Mapping).labels;
   return typeof labels === 'object' && labels !== null && (labels as Mapping)[LABELS.sidecarFor] === app;

@@ -75,15 +75,15 @@ describe('renderMesh', () => {
     for (const port of published({ ...all, hostAddress: '0.0.0.0' })) expect(port).toMatch(/^0\.0\.0\.0:/);
   });
 
-  it('publishes the gateway on 127.0.0.1:9081 to productpage and honours --port', () => {
-    expect(render({ bookinfo: true }).document.services['productpage-v1']!.ports).toEqual(['127.0.0.1:9081:9080']);
-    expect(render({ bookinfo: true, port: ['gateway=19081'] }).document.services['productpage-v1']!.ports).toEqual([
+  it('publishes the gateway on 127.0.0.1:9081 on the productpage pod and honours --port', () => {
+    expect(render({ bookinfo: true }).document.services['productpage-v1-pod']!.ports).toEqual(['127.0.0.1:9081:9080']);
+    expect(render({ bookinfo: true, port: ['gateway=19081'] }).document.services['productpage-v1-pod']!.ports).toEqual([
       '127.0.0.1:19081:9080',
     ]);
   });
 
   it('renders port 0 as any free host port, still bound to the host address', () => {
-    expect(render({ bookinfo: true, port: ['gateway=0'] }).document.services['productpage-v1']!.ports).toEqual(['127.0.0.1::9080']);
+    expect(render({ bookinfo: true, port: ['gateway=0'] }).document.services['productpage-v1-pod']!.ports).toEqual(['127.0.0.1::9080']);
   });
 
   it("mounts the Docker socket read-only, and only into the registrator's Docker API view", () => {
@@ -109,34 +109,54 @@ describe('renderMesh', () => {
     }
   });
 
-  it('attaches each sidecar by service reference, proxy after a successful init and a healthy pilot', () => {
+  it('puts each app in a pod: pod, then init, then proxy (after a healthy pilot), then the app', () => {
     const { services } = render({ bookinfo: true }).document;
+    const pod = services['reviews-v2-pod']!;
     const proxy = services['reviews-v2-istio-proxy']!;
     const init = services['reviews-v2-istio-init']!;
-    expect(proxy.network_mode).toBe('service:reviews-v2');
-    expect(init.network_mode).toBe('service:reviews-v2');
-    expect(proxy.user).toBe('1337');
+    const app = services['reviews-v2']!;
+    expect(pod.image).toBe('registry.k8s.io/pause:3.1');
+    for (const member of [init, proxy, app]) expect(member.network_mode).toBe('service:reviews-v2-pod');
+    expect(init.depends_on).toEqual({ 'reviews-v2-pod': { condition: 'service_started' } });
     expect(proxy.depends_on).toEqual({
       'reviews-v2-istio-init': { condition: 'service_completed_successfully' },
       'istio-pilot': { condition: 'service_healthy' },
     });
+    expect(app.depends_on).toEqual({
+      'reviews-v2-pod': { condition: 'service_started' },
+      'reviews-v2-istio-init': { condition: 'service_completed_successfully' },
+      'reviews-v2-istio-proxy': { condition: 'service_healthy' },
+    });
+    expect(proxy.user).toBe('1337');
     expect(init.restart).toBe('no');
+    for (const member of [pod, proxy, app]) expect(member.restart).toBe('unless-stopped');
+    // Only NET_ADMIN, and only for the init step.
+    expect(init.cap_add).toEqual(['NET_ADMIN']);
+    for (const member of [pod, proxy, app]) expect(member.cap_add).toBeUndefined();
   });
 
-  it('registers apps with their version and keeps infrastructure out of the registry', () => {
+  it('gives the pod the network (aliases, published ports) and the registration; the app keeps its environment', () => {
     const { services } = render({ bookinfo: true, addons: 'zipkin' }).document;
-    expect(services['reviews-v3']!.environment).toMatchObject({
+    expect(services['reviews-v3-pod']!.environment).toEqual({
       SERVICE_NAME: 'reviews',
       SERVICE_9080_NAME: 'reviews',
       SERVICE_TAGS: 'version|v3',
+      SERVICE_PROTOCOL: 'http',
       SERVICE_9443_IGNORE: '1',
-      STAR_COLOR: 'red',
-      ENABLE_RATINGS: 'true',
     });
-    expect(services['reviews-v3']!.networks).toEqual({ mesh: { aliases: ['reviews'] } });
+    expect(services['reviews-v3-pod']!.networks).toEqual({ mesh: { aliases: ['reviews'] } });
+    expect(services['reviews-v3-pod']!.expose).toEqual(['9080']);
+    expect(services['reviews-v3']!.environment).toEqual({ SERVICE_VERSION: 'v3', STAR_COLOR: 'red', ENABLE_RATINGS: 'true' });
+    expect(services['productpage-v1-pod']!.ports).toEqual(['127.0.0.1:9081:9080']);
+    for (const key of ['networks', 'ports', 'expose'] as const) expect(services['productpage-v1']![key]).toBeUndefined();
+  });
+
+  it('keeps everything but the pods out of the registry', () => {
+    const { services } = render({ bookinfo: true, addons: 'zipkin' }).document;
     for (const [name, service] of Object.entries(services)) {
-      if (service.labels?.[LABELS.role] === 'app') continue;
-      expect(service.environment?.SERVICE_IGNORE, name).toBe('1');
+      if (service.labels?.[LABELS.role] === 'pod') continue;
+      const ignored = service.environment?.SERVICE_IGNORE ?? service.labels?.SERVICE_IGNORE;
+      expect(ignored, name).toBe('1');
     }
   });
 

@@ -29,7 +29,7 @@ import {
 import { etcdHealthcheck, httpBodyHealthcheck, httpHealthcheck } from './healthchecks.js';
 import { DOCKER_API_VIEW_SERVICE, dockerApiViewFile } from './docker-api-view.js';
 import { DOCKER_API_NETWORKS, registratorServices } from './registrator.js';
-import { PILOT_SERVICE, sidecarServices, ZIPKIN_ADDRESS } from './sidecar.js';
+import { PILOT_SERVICE, podAppSettings, podServiceNames, podServices, RESTART_POLICY, ZIPKIN_ADDRESS } from './sidecar.js';
 
 /** The one network every service joins; sidecars share their app's namespace instead. */
 export const MESH_NETWORK = 'mesh';
@@ -390,11 +390,14 @@ function addons(ctx: RenderContext): Record<string, ComposeService> {
   return services;
 }
 
-/** An app instance, registered under its mesh name with its version, plus its sidecar pair. */
+/**
+ * An app instance in its pod: the pod owns the network (the mesh network with the app's short
+ * name as alias, the gateway's published port) and carries the registrator's settings, so the
+ * instance is registered under its mesh name with its version at the pod's address.
+ */
 function appWithSidecar(ctx: RenderContext, app: AppService, pilot: ComposeService): Record<string, ComposeService> {
   const name = instanceName(app);
-  const environment: Record<string, string> = {
-    ...app.environment,
+  const registration: Record<string, string> = {
     // Registrator conventions, read by upstream's registrator images and by mesh-local's own.
     SERVICE_NAME: app.name,
     SERVICE_TAGS: `version|${app.version}`,
@@ -402,34 +405,42 @@ function appWithSidecar(ctx: RenderContext, app: AppService, pilot: ComposeServi
   };
   // Registrator appends `-<port>` to the name of a container exposing several ports (upstream's
   // reviews image also exposes 9443) unless the port names itself.
-  for (const port of app.ports) environment[`SERVICE_${port}_NAME`] = app.name;
-  for (const port of app.ignoredPorts ?? []) environment[`SERVICE_${port}_IGNORE`] = '1';
+  for (const port of app.ports) registration[`SERVICE_${port}_NAME`] = app.name;
+  for (const port of app.ignoredPorts ?? []) registration[`SERVICE_${port}_IGNORE`] = '1';
+  const pod = podServices(
+    {
+      service: name,
+      ports: app.ports,
+      network: {
+        environment: registration,
+        expose: app.ports.map(String),
+        // Callers use short names (`http://reviews:9080`); the alias is shared by every version, so
+        // Docker's DNS answers for all of them and host port 53 is never needed for Consul DNS.
+        networks: { [MESH_NETWORK]: { aliases: [app.name] } },
+        ...(app.gateway ? { ports: [ctx.publish('gateway', app.ports[0] ?? 9080)] } : {}),
+      },
+    },
+    {
+      version: ctx.version,
+      registry: ctx.model.registry,
+      images: { pause: ctx.image('pause'), proxyInit: ctx.image('proxy-init'), proxy: ctx.image('proxy') },
+      tracing: ctx.tracing,
+      pilotCondition: readyCondition(pilot),
+    },
+  );
+  const join = podAppSettings(name, pod[podServiceNames(name).proxy]!);
   const service: ComposeService = {
     image: app.image,
-    environment,
+    environment: { ...app.environment },
     labels: {
       ...ctx.labels('app', app.name),
       [LABELS.app]: app.name,
       [LABELS.appVersion]: app.version,
+      ...join.labels,
     },
-    expose: app.ports.map(String),
-    // Callers use short names (`http://reviews:9080`); the alias is shared by every version, so
-    // Docker's DNS answers for all of them and host port 53 is never needed for Consul DNS.
-    networks: { [MESH_NETWORK]: { aliases: [app.name] } },
+    network_mode: join.network_mode,
+    restart: RESTART_POLICY,
+    depends_on: join.depends_on,
   };
-  if (app.gateway) service.ports = [ctx.publish('gateway', app.ports[0] ?? 9080)];
-
-  return {
-    [name]: service,
-    ...sidecarServices(
-      { service: name, ports: app.ports },
-      {
-        version: ctx.version,
-        registry: ctx.model.registry,
-        images: { proxyInit: ctx.image('proxy-init'), proxy: ctx.image('proxy') },
-        tracing: ctx.tracing,
-        pilotCondition: readyCondition(pilot),
-      },
-    ),
-  };
+  return { ...pod, [name]: service };
 }

@@ -16,19 +16,29 @@ export const PROXY_ADMIN_PORT = 15000;
 const PROXY_CONFIG_PATH = '/var/lib/istio';
 const PILOT_AGENT = '/usr/local/bin/pilot-agent';
 
-export interface SidecarTarget {
-  /** Compose service whose network namespace the sidecar joins. */
+/** Role label of the pod's namespace holder. */
+export const POD_ROLE = 'pod';
+
+export interface PodTarget {
+  /** The app's Compose service: keeps its name, so `logs`, `exec` and `depends_on` on it still work. */
   service: string;
   /** Ports the app listens on; inbound capture covers them. */
   ports: number[];
-  /** The app's Compose profiles: its sidecars must be enabled exactly when it is. */
+  /** The app's Compose profiles: its pod must be enabled exactly when it is. */
   profiles?: string[];
+  /**
+   * What the pod takes over from the app, because Docker refuses it next to a shared network
+   * namespace or because it belongs to the namespace: networks and aliases, published and exposed
+   * ports, hostname, DNS settings, extra hosts, MAC address, net.* sysctls, and the registrator's
+   * `SERVICE_*` settings (so the instance is registered at the pod's address).
+   */
+  network: Partial<ComposeService> & Record<string, unknown>;
 }
 
 export interface SidecarSettings {
   version: IstioVersion;
   registry: RegistryKind;
-  images: { proxyInit: string; proxy: string };
+  images: { pause: string; proxyInit: string; proxy: string };
   tracing: boolean;
   /**
    * How the proxy waits for pilot (`service_healthy` where pilot's image can check itself), when
@@ -37,26 +47,41 @@ export interface SidecarSettings {
   pilotCondition: DependsOnCondition | undefined;
 }
 
-export function sidecarServiceNames(service: string): { init: string; proxy: string } {
-  return { init: `${service}-istio-init`, proxy: `${service}-istio-proxy` };
+export function podServiceNames(service: string): { pod: string; init: string; proxy: string } {
+  return { pod: `${service}-pod`, init: `${service}-istio-init`, proxy: `${service}-istio-proxy` };
 }
 
 export function discoveryAddress(version: IstioVersion): string {
   return `${PILOT_SERVICE}:${version.pilot.discoveryPort}`;
 }
 
+/** Brings a crashed app or proxy back, into the same namespace; `docker stop` and `down` still stop it. */
+export const RESTART_POLICY = 'unless-stopped';
+
 /**
- * The init and proxy services for one app. Both join the app's network namespace with
- * `network_mode: service:<app>` (never a container name, which Compose v1 and v2 spell differently);
- * the proxy starts only after the init step exited 0.
+ * The pod of one app instance, as Kubernetes builds one: a pause container that owns the network
+ * namespace (everything in `target.network`), the init step that installs the capture rules in
+ * it, and the proxy. Each joins the pod with `network_mode: service:<pod>` (never a container
+ * name, which Compose v1 and v2 spell differently). Because the namespace belongs to the pod, an
+ * app or proxy that restarts rejoins it, rules and all. Start order: pod, then init (exit 0), then
+ * the proxy; `appJoin` makes the app wait for the proxy (`podAppSettings`).
  */
-export function sidecarServices(
-  target: SidecarTarget,
-  settings: SidecarSettings,
-): Record<string, ComposeService> {
-  const names = sidecarServiceNames(target.service);
-  const networkMode = `service:${target.service}`;
+export function podServices(target: PodTarget, settings: SidecarSettings): Record<string, ComposeService> {
+  const names = podServiceNames(target.service);
+  const networkMode = `service:${names.pod}`;
   const profiles = target.profiles && target.profiles.length > 0 ? { profiles: [...target.profiles] } : {};
+  const memberOf = (role: string, component: string) => ({
+    [LABELS.role]: role,
+    [LABELS.component]: component,
+    [LABELS.sidecarFor]: target.service,
+  });
+  const pod: ComposeService = {
+    image: settings.images.pause,
+    ...target.network,
+    ...profiles,
+    restart: RESTART_POLICY,
+    labels: { ...(target.network.labels ?? {}), ...memberOf(POD_ROLE, 'pause') },
+  };
   const init: ComposeService = {
     image: settings.images.proxyInit,
     ...initProcess(settings.version, target.ports),
@@ -64,13 +89,8 @@ export function sidecarServices(
     ...profiles,
     cap_add: ['NET_ADMIN'],
     restart: 'no',
-    environment: { SERVICE_IGNORE: '1' },
-    labels: {
-      [LABELS.role]: 'sidecar-init',
-      [LABELS.component]: 'istio-init',
-      [LABELS.sidecarFor]: target.service,
-    },
-    depends_on: { [target.service]: { condition: 'service_started' } },
+    labels: { ...memberOf('sidecar-init', 'istio-init'), ...REGISTRATOR_IGNORES },
+    depends_on: { [names.pod]: { condition: 'service_started' } },
   };
   const proxy: ComposeService = {
     image: settings.images.proxy,
@@ -80,18 +100,42 @@ export function sidecarServices(
     ...proxyHealthcheck(settings.version),
     network_mode: networkMode,
     ...profiles,
-    environment: { SERVICE_IGNORE: '1' },
-    labels: {
-      [LABELS.role]: 'sidecar-proxy',
-      [LABELS.component]: 'istio-proxy',
-      [LABELS.sidecarFor]: target.service,
-    },
+    restart: RESTART_POLICY,
+    labels: { ...memberOf('sidecar-proxy', 'istio-proxy'), ...REGISTRATOR_IGNORES },
     depends_on: {
       [names.init]: { condition: 'service_completed_successfully' },
       ...(settings.pilotCondition ? { [PILOT_SERVICE]: { condition: settings.pilotCondition } } : {}),
     },
   };
-  return { [names.init]: init, [names.proxy]: proxy };
+  return { [names.pod]: pod, [names.init]: init, [names.proxy]: proxy };
+}
+
+/**
+ * Registrators read `SERVICE_*` from labels as well as the environment (gliderlabs/registrator
+ * bridge/util.go `serviceMetaData`); a label keeps the containers' environment as it was. Every
+ * pod member but the pod is ignored: it shares the pod's address, and the pod registers it.
+ */
+export const REGISTRATOR_IGNORES: Readonly<Record<string, string>> = { SERVICE_IGNORE: '1' };
+
+/**
+ * What an app needs to join its pod: the shared namespace, the ignore label, and `depends_on`
+ * so that it starts only once its traffic is captured and its proxy runs (what later Istio
+ * releases call holding the application until the proxy starts).
+ */
+export function podAppSettings(
+  service: string,
+  proxy: ComposeService,
+): { network_mode: string; depends_on: Record<string, { condition: DependsOnCondition }>; labels: Record<string, string> } {
+  const names = podServiceNames(service);
+  return {
+    network_mode: `service:${names.pod}`,
+    labels: { ...REGISTRATOR_IGNORES },
+    depends_on: {
+      [names.pod]: { condition: 'service_started' },
+      [names.init]: { condition: 'service_completed_successfully' },
+      [names.proxy]: { condition: proxy.healthcheck ? 'service_healthy' : 'service_started' },
+    },
+  };
 }
 
 /** Envoy's admin port answers once the proxy runs; checked only where the image has curl or wget. */

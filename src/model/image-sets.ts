@@ -214,6 +214,14 @@ export const SANDBOX_IMAGES: readonly SandboxImage[] = [
     // drops every capability from it.
     build: { kind: 'node-program', programs: {}, files: { '/usr/local/bin/docker-entrypoint.sh': 'images/sandbox/node/docker-entrypoint.sh' }, user: '0:0' },
   },
+  {
+    reference: 'mesh-local/pause:sandbox',
+    standsInFor: ONLY_VERSION.images.pause,
+    nature: 'real',
+    description: "Debian's catatonit in pause mode (-P) at upstream's /pause: holds the pod's network namespace, reaps, exits on SIGTERM",
+    tools: ['sh', 'catatonit'],
+    build: { kind: 'dockerfile', dir: 'images/sandbox/pause', from: 'base' },
+  },
   ...ISTIO_REFERENCES('proxy-init').map(
     ({ version, upstream }): SandboxImage => ({
       reference: `mesh-local/proxy-init:${version.version}-sandbox`,

@@ -16,6 +16,7 @@ export const IMAGE_KEYS = [
   'eureka',
   'eureka-registrator',
   'docker-api-view',
+  'pause',
   'proxy-init',
   'proxy',
   'prometheus',

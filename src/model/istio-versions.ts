@@ -145,6 +145,9 @@ const THIRD_PARTY_IMAGES = {
   prometheus: 'docker.io/prom/prometheus:v2.0.0',
   // Runs mesh-local's Docker API view, the registrator's project-scoped view of the engine.
   'docker-api-view': 'docker.io/library/node:24.19.0-alpine3.24',
+  // The pod's network-namespace holder: Kubernetes' pause of the Kubernetes 1.9-1.10 era that
+  // Istio 0.6-0.8 ran on; registry.k8s.io serves what k8s.gcr.io did.
+  pause: 'registry.k8s.io/pause:3.1',
 } as const;
 
 function bookinfoImages(tag: string) {

@@ -1,5 +1,6 @@
 import { ISTIO_IMAGE_FACTS } from './istio-images.js';
 import { PLATFORM_IMAGE_FACTS } from './platform-images.js';
+import { POD_IMAGE_FACTS } from './pod-images.js';
 import { BOOKINFO_IMAGE_FACTS, REGISTRY_IMAGE_FACTS } from './registry-images.js';
 import type { ImageFacts, ProgramFacts } from './types.js';
 
@@ -10,6 +11,7 @@ import type { ImageFacts, ProgramFacts } from './types.js';
 export const UPSTREAM_IMAGE_FACTS: readonly ImageFacts[] = [
   ...ISTIO_IMAGE_FACTS,
   ...PLATFORM_IMAGE_FACTS,
+  ...POD_IMAGE_FACTS,
   ...REGISTRY_IMAGE_FACTS,
   ...BOOKINFO_IMAGE_FACTS,
 ];
