@@ -4,7 +4,7 @@ import { findIstioVersion } from '../model/istio-versions.js';
 import { buildModel, resolveSettings } from '../model/settings.js';
 import type { ProgressEvent } from '../output/events.js';
 import type { ContainerInfo } from '../runtime/containers.js';
-import { waitForMesh, type HttpGet } from './readiness.js';
+import { containerFailure, publishedPorts, waitForMesh, type HttpGet } from './readiness.js';
 
 /** The 0.6.0 Consul stack: pilot has no healthcheck (its image is FROM scratch), Consul has one. */
 function plan() {
@@ -30,6 +30,7 @@ function container(service: string, component: string, health: ContainerInfo['he
     createdAt: new Date(0),
     startedAt: new Date(0),
     ports: [{ containerPort, hostIp: '127.0.0.1', hostPort: containerPort + 40000 }],
+    networkMode: 'p_mesh',
   };
 }
 
@@ -68,5 +69,76 @@ describe('waitForMesh', () => {
     );
     const states = events.flatMap((event) => (event.type === 'state' ? [`${event.service}: ${event.state}${event.detail ? ` (${event.detail})` : ''}`] : []));
     expect(states).toEqual(['istio-pilot: running (pilot\'s CRDs: HTTP 404)', 'consul: ready', 'istio-pilot: ready']);
+  });
+});
+
+describe('waitForMesh: a container stopped before this run', () => {
+  it('waits for Compose to start a killed pilot again instead of failing on its old exit', async () => {
+    const pilot = { ...container('istio-pilot', 'pilot', 'none', 15003), state: 'exited' as const, exitCode: 137, startedAt: new Date(500) };
+    const containers = [pilot, container('consul', 'consul', 'healthy', 8500), container('istio-apiserver', 'apiserver', 'healthy', 8080)];
+    let finishStart!: () => void;
+    const starting = new Promise<void>((resolve) => (finishStart = resolve));
+    const httpGet: HttpGet = async (url) => {
+      if (url.includes(':48500/')) return { status: 200, body: '"10.0.0.2:8300"' };
+      return { status: 200, body: '[]' };
+    };
+    const events: ProgressEvent[] = [];
+    let polls = 0;
+    await waitForMesh(
+      { ...plan(), starting },
+      {
+        engine: {
+          projectContainers: async () => {
+            polls += 1;
+            // Compose starts it again a few polls in, then returns.
+            if (polls === 5) Object.assign(pilot, { state: 'running', exitCode: undefined, startedAt: new Date(2000) });
+            if (polls === 6) finishStart();
+            return containers;
+          },
+          containerLogs: async () => '',
+        },
+        httpGet,
+        emit: (event) => events.push(event),
+        now: () => 1000,
+        pollIntervalMs: 1,
+      },
+      AbortSignal.timeout(5000),
+    );
+    const pilotStates = events.flatMap((event) => (event.type === 'state' && event.service === 'istio-pilot' ? [event.state] : []));
+    expect(pilotStates).toEqual(['created', 'ready']);
+  });
+
+  it('fails on the same stopped container once Compose has finished without starting it', async () => {
+    const pilot = { ...container('istio-pilot', 'pilot', 'none', 15003), state: 'exited' as const, exitCode: 137, startedAt: new Date(500) };
+    const run = waitForMesh(
+      plan(),
+      {
+        engine: { projectContainers: async () => [pilot, container('consul', 'consul', 'healthy', 8500)], containerLogs: async () => 'killed' },
+        httpGet: async () => ({ status: 200, body: '"10.0.0.2:8300"' }),
+        emit: () => undefined,
+        now: () => 1000,
+        pollIntervalMs: 1,
+      },
+      AbortSignal.timeout(5000),
+    );
+    await expect(run).rejects.toThrow(/istio-pilot exited with code 137/);
+  });
+});
+
+describe('containerFailure', () => {
+  it('counts only restarts since the run first saw the container', () => {
+    const crashedYesterday = { ...container('reviews-v1', 'app', 'none', 9080), restartCount: 1 };
+    expect(containerFailure(crashedYesterday, 'app', 1)).toBeUndefined();
+    expect(containerFailure({ ...crashedYesterday, restartCount: 2 }, 'app', 1)).toBe('is restarting in a loop (2 restarts)');
+    expect(containerFailure({ ...crashedYesterday, state: 'restarting' }, 'app', 1)).toMatch(/restarting in a loop/);
+  });
+});
+
+describe('publishedPorts', () => {
+  it("finds an app's published ports on its pod", () => {
+    const app = { ...container('productpage-v1', 'app', 'none', 9080), ports: [] };
+    const pod = { ...container('productpage-v1-pod', 'app', 'none', 9080), role: 'pod', sidecarFor: 'productpage-v1' };
+    expect(publishedPorts('productpage-v1', [app, pod])).toEqual([{ containerPort: 9080, hostIp: '127.0.0.1', hostPort: 49080 }]);
+    expect(publishedPorts('details-v1', [app, pod])).toEqual([]);
   });
 });

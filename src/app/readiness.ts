@@ -5,7 +5,8 @@ import { HealthTimeoutError, InterruptedError, ServiceFailedError } from '../err
 import type { IstioVersion } from '../model/istio-versions.js';
 import type { MeshModel } from '../model/mesh.js';
 import type { ProgressEvent, ServiceState } from '../output/events.js';
-import type { ContainerInfo } from '../runtime/containers.js';
+import type { ContainerInfo, PublishedPort } from '../runtime/containers.js';
+import { POD_ROLE } from '../compose/sidecar.js';
 import type { DockerEngine } from '../runtime/docker-engine.js';
 
 /** An HTTP GET with its own short timeout; resolves with the status and body, rejects when unreachable. */
@@ -59,6 +60,8 @@ export async function waitForMesh(plan: WaitPlan, deps: WaitDeps, signal: AbortS
   const progress = new Map<string, ServiceProgress>(plan.services.map((service) => [service, { service, state: 'pending', endpoint: '' }]));
   // A container seen failed once may be one Compose is replacing; the same one seen twice is not.
   let seenFailed = new Set<string>();
+  // Restarts before this run are history (a crash a restart policy repaired), not a failure now.
+  const restartsBefore = new Map<string, number>();
   let startFailure: unknown;
   let startDone = false;
   plan.starting.then(
@@ -84,7 +87,7 @@ export async function waitForMesh(plan: WaitPlan, deps: WaitDeps, signal: AbortS
     for (const container of containers) byService.set(container.service, container);
     const host = plan.model.hostAddress === '0.0.0.0' ? '127.0.0.1' : plan.model.hostAddress;
     const urlOf = (service: string, port: number) => {
-      const binding = byService.get(service)?.ports.find((candidate) => candidate.containerPort === port);
+      const binding = publishedPorts(service, containers).find((candidate) => candidate.containerPort === port);
       return binding ? `http://${host}:${binding.hostPort}` : undefined;
     };
 
@@ -95,7 +98,13 @@ export async function waitForMesh(plan: WaitPlan, deps: WaitDeps, signal: AbortS
       if (entry.state === 'ready' && container?.state === 'running') continue;
       if (!container) continue;
       const role = container.role ?? plan.document.services[service]?.labels?.[LABELS.role];
-      const failure = containerFailure(container, role);
+      if (!restartsBefore.has(container.id)) restartsBefore.set(container.id, container.restartCount);
+      // Stopped before this run began (a killed pilot): Compose starts it again; judge it after that.
+      if (!startDone && isLeftover(container, started, role)) {
+        set(service, 'created', 'stopped; waiting for Compose to start it again');
+        continue;
+      }
+      const failure = containerFailure(container, role, restartsBefore.get(container.id));
       if (failure && !seenFailed.has(container.id)) {
         failedNow.add(container.id);
         continue;
@@ -121,7 +130,7 @@ export async function waitForMesh(plan: WaitPlan, deps: WaitDeps, signal: AbortS
         set(service, 'running');
         continue;
       }
-      entry.endpoint = endpointOf(container, host);
+      entry.endpoint = endpointOf(publishedPorts(service, containers), host);
       const meshCheck = await meshReadiness(service, container, plan, urlOf, deps.httpGet, signal);
       if (meshCheck === true && role === 'app') set(service, 'registered', `in ${plan.model.registry}`);
       if (meshCheck === true) set(service, 'ready');
@@ -141,14 +150,17 @@ export async function waitForMesh(plan: WaitPlan, deps: WaitDeps, signal: AbortS
   }
 }
 
-/** Why a container has failed, or undefined while it may still become ready. */
-export function containerFailure(container: ContainerInfo, role: string | undefined): string | undefined {
+/**
+ * Why a container has failed, or undefined while it may still become ready. `restartsBefore` is
+ * its restart count when this run first saw it: only restarts since then count.
+ */
+export function containerFailure(container: ContainerInfo, role: string | undefined, restartsBefore = 0): string | undefined {
   const oneShot = role !== undefined && ROLE_ONE_SHOT.has(role);
   if (container.state === 'exited' || container.state === 'dead') {
     if (oneShot && container.exitCode === 0) return undefined;
     return `exited with code ${container.exitCode ?? 'unknown'}`;
   }
-  if (container.state === 'restarting' || container.restartCount > 0) {
+  if (container.state === 'restarting' || container.restartCount > restartsBefore) {
     return `is restarting in a loop (${container.restartCount} restarts)`;
   }
   if (container.health === 'unhealthy') return 'turned unhealthy (its healthcheck fails)';
@@ -252,9 +264,23 @@ async function gatewayPage(urlOf: (service: string, port: number) => string | un
   }
 }
 
-function endpointOf(container: ContainerInfo, host: string): string {
-  const binding = container.ports.find((port) => port.hostIp === '127.0.0.1' || port.hostIp === '0.0.0.0' || port.hostIp === host);
+function endpointOf(ports: PublishedPort[], host: string): string {
+  const binding = ports.find((port) => port.hostIp === '127.0.0.1' || port.hostIp === '0.0.0.0' || port.hostIp === host);
   return binding ? `http://${host}:${binding.hostPort}` : '';
+}
+
+/** A service's published ports: its own, or its pod's, which owns an app's network. */
+export function publishedPorts(service: string, containers: ContainerInfo[]): PublishedPort[] {
+  return containers
+    .filter((container) => container.service === service || (container.role === POD_ROLE && container.sidecarFor === service))
+    .flatMap((container) => container.ports);
+}
+
+/** A long-running container that stopped before `since` (ms since the epoch): not this run's doing. */
+function isLeftover(container: ContainerInfo, since: number, role: string | undefined): boolean {
+  if (role !== undefined && ROLE_ONE_SHOT.has(role)) return false;
+  if (container.state !== 'exited' && container.state !== 'dead') return false;
+  return (container.startedAt ?? container.createdAt).getTime() < since;
 }
 
 function hintFor(service: string, container: ContainerInfo): string {

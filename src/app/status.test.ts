@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerInfo } from '../runtime/containers.js';
-import { formatAge, formatStatusTable, statusJson, statusRows } from './status.js';
+import { formatAge, formatStatusProblems, formatStatusTable, statusJson, statusRows } from './status.js';
 
 const NOW = new Date('2024-05-01T12:00:00Z');
 const secondsAgo = (seconds: number) => new Date(NOW.getTime() - seconds * 1000);
@@ -21,6 +21,7 @@ function container(service: string, overrides: Partial<ContainerInfo> = {}): Con
     createdAt: secondsAgo(120),
     startedAt: secondsAgo(100),
     ports: [],
+    networkMode: 'mesh-local_mesh',
     ...overrides,
   };
 }
@@ -224,7 +225,87 @@ describe('statusJson', () => {
         ageSeconds: 100,
         ports: [{ hostIp: '127.0.0.1', hostPort: 9081, containerPort: 9080 }],
         services: ['reviews-v3', 'reviews-v3-istio-init', 'reviews-v3-istio-proxy'],
+        problems: [],
       },
     ]);
+  });
+});
+
+/** An app in its pod: pause container `id-<name>-pod`, members joined to it, started in order. */
+function pod(name: string, parts: { pod?: Partial<ContainerInfo>; init?: Partial<ContainerInfo>; proxy?: Partial<ContainerInfo>; app?: Partial<ContainerInfo> } = {}): ContainerInfo[] {
+  const joined = `container:id-${name}-pod`;
+  return [
+    container(`${name}-pod`, { role: 'pod', component: 'pause', sidecarFor: name, startedAt: secondsAgo(100), ports: [{ hostIp: '127.0.0.1', hostPort: 9081, containerPort: 9080 }], ...parts.pod }),
+    container(`${name}-istio-init`, { role: 'sidecar-init', component: 'istio-init', sidecarFor: name, state: 'exited', exitCode: 0, startedAt: secondsAgo(99), networkMode: joined, ...parts.init }),
+    container(`${name}-istio-proxy`, { role: 'sidecar-proxy', component: 'istio-proxy', sidecarFor: name, startedAt: secondsAgo(98), networkMode: joined, ...parts.proxy }),
+    container(name, { role: 'app', component: name, startedAt: secondsAgo(97), networkMode: joined, ...parts.app }),
+  ];
+}
+
+describe('statusRows: pods', () => {
+  it('folds the pod into its app row without counting it, and shows its ports', () => {
+    const [row] = statusRows(pod('reviews-v2'), NOW);
+    expect(row).toMatchObject({ name: 'reviews-v2', kind: 'app', ready: 2, total: 2, status: 'Running', problems: [] });
+    expect(row!.ports).toEqual([{ hostIp: '127.0.0.1', hostPort: 9081, containerPort: 9080 }]);
+    expect(row!.services).toEqual(['reviews-v2', 'reviews-v2-istio-init', 'reviews-v2-istio-proxy', 'reviews-v2-pod']);
+  });
+
+  it('keeps an app restarted after its pod (same namespace) ready', () => {
+    const [row] = statusRows(pod('reviews-v2', { app: { startedAt: secondsAgo(5) }, proxy: { startedAt: secondsAgo(3) } }), NOW);
+    expect(row).toMatchObject({ ready: 2, status: 'Running', problems: [] });
+  });
+
+  it('says Detached, with the member and why, when the pod container was replaced', () => {
+    const replaced = pod('reviews-v1', { pod: { id: 'id-new-pod', startedAt: secondsAgo(10) } });
+    const [row] = statusRows(replaced, NOW);
+    expect(row!.status).toBe('Detached');
+    expect(row!.ready).toBe(0);
+    expect(row!.problems).toEqual([
+      'reviews-v1 runs in the namespace of a pod container that was replaced',
+      'reviews-v1-istio-proxy runs in the namespace of a pod container that was replaced',
+      'traffic is not captured: reviews-v1-istio-init set up its rules before reviews-v1-pod last started',
+    ]);
+    expect(statusJson([row!])[0]!.problems).toEqual(row!.problems);
+  });
+
+  it('says Detached when the pod restarted after its members (a new namespace, without rules)', () => {
+    const [row] = statusRows(pod('details-v1', { pod: { startedAt: secondsAgo(2) } }), NOW);
+    expect(row!.status).toBe('Detached');
+    expect(row!.problems[0]).toBe('details-v1 started before details-v1-pod restarted, so it is in the old namespace');
+    expect(row!.problems.at(-1)).toMatch(/^traffic is not captured/);
+  });
+
+  it('marks every member not ready when only the rules are stale', () => {
+    // The app and proxy restarted into the new namespace, but the init step ran before it.
+    const [row] = statusRows(pod('ratings-v1', { pod: { startedAt: secondsAgo(20) }, proxy: { startedAt: secondsAgo(10) }, app: { startedAt: secondsAgo(9) } }), NOW);
+    expect(row).toMatchObject({ ready: 0, total: 2, status: 'Detached' });
+    expect(row!.problems).toEqual(['traffic is not captured: ratings-v1-istio-init set up its rules before ratings-v1-pod last started']);
+  });
+
+  it('names a stopped pod under running members', () => {
+    const [row] = statusRows(pod('reviews-v3', { pod: { state: 'exited', exitCode: 0 } }), NOW);
+    expect(row!.status).toBe('Detached');
+    expect(row!.problems).toContain('reviews-v3 runs but its pod reviews-v3-pod is exited');
+  });
+
+  it('shows a stopped pod with stopped members as Pod:Exited, not Detached', () => {
+    const [row] = statusRows(
+      pod('reviews-v3', { pod: { state: 'exited', exitCode: 0 }, proxy: { state: 'exited', exitCode: 0 }, app: { state: 'exited', exitCode: 0 } }),
+      NOW,
+    );
+    expect(row!.status).toBe('Exited (0)');
+    expect(row!.problems).toEqual([]);
+  });
+
+  it('prints the problems and the repair under the table', () => {
+    const rows = statusRows(pod('reviews-v1', { pod: { id: 'id-new-pod' } }), NOW);
+    expect(formatStatusProblems(rows, 'demo')).toBe(
+      '\nnot ready:\n' +
+        '  reviews-v1: reviews-v1 runs in the namespace of a pod container that was replaced\n' +
+        '  reviews-v1: reviews-v1-istio-proxy runs in the namespace of a pod container that was replaced\n' +
+        '  reviews-v1: traffic is not captured: reviews-v1-istio-init set up its rules before reviews-v1-pod last started\n' +
+        'repair: mesh-local up --project demo (or bookinfo) recreates what is detached\n',
+    );
+    expect(formatStatusProblems(statusRows(pod('ok'), NOW), 'demo')).toBe('');
   });
 });

@@ -1,4 +1,6 @@
+import { POD_ROLE } from '../compose/sidecar.js';
 import type { ContainerInfo, PublishedPort } from '../runtime/containers.js';
+import { detachedMembers } from './pods.js';
 
 /**
  * `status`: one row per app or infrastructure service, like `kubectl get pods`. An app's sidecar
@@ -22,11 +24,14 @@ export interface StatusRow {
   ports: PublishedPort[];
   /** Compose services of every container folded into the row, the row's own first. */
   services: string[];
+  /** Why the row is not ready although its containers run (a member out of its pod's namespace). */
+  problems: string[];
 }
 
 /** Roles whose containers are expected to stop: they never count toward READY. */
 const ONE_SHOT_ROLES = new Set(['sidecar-init', 'job']);
-const SIDECAR_ROLES = new Set(['sidecar-init', 'sidecar-proxy']);
+/** Pod members folded into their app's row; the pod's pause container never counts toward READY, as in Kubernetes. */
+const SIDECAR_ROLES = new Set(['sidecar-init', 'sidecar-proxy', POD_ROLE]);
 
 export function statusRows(containers: ContainerInfo[], now: Date): StatusRow[] {
   const groups = new Map<string, ContainerInfo[]>();
@@ -43,6 +48,11 @@ function rowFor(name: string, members: ContainerInfo[], now: Date): StatusRow {
   const own = members.filter((c) => c.service === name && !(SIDECAR_ROLES.has(c.role ?? '') && c.sidecarFor));
   const inits = members.filter((c) => c.role === 'sidecar-init' && !own.includes(c));
   const proxies = members.filter((c) => c.role === 'sidecar-proxy' && !own.includes(c));
+  const pod = members.find((c) => c.role === POD_ROLE && !own.includes(c));
+  const problems = pod ? detachedMembers({ app: name, pod, init: inits[0], proxy: proxies[0], appContainer: own[0] }) : [];
+  const detached = new Set(problems.length > 0 && pod ? members.filter((c) => c !== pod && !isInPod(c, pod)).map((c) => c.id) : []);
+  // Uncaptured traffic (rules from an older namespace) makes every member not ready.
+  const uncaptured = problems.some((problem) => problem.startsWith('traffic is not captured'));
   // Own containers first, then the proxy: the order `Exited (N)` picks from.
   const longRunning = [...own, ...proxies].filter((c) => !ONE_SHOT_ROLES.has(c.role ?? ''));
   const jobs = own.filter((c) => c.role === 'job');
@@ -55,14 +65,21 @@ function rowFor(name: string, members: ContainerInfo[], now: Date): StatusRow {
     name,
     kind,
     role,
-    ready: longRunning.filter(isReady).length,
+    ready: longRunning.filter((c) => isReady(c) && !detached.has(c.id) && !uncaptured).length,
     total: longRunning.length,
-    status: statusOf(inits, longRunning, jobs),
+    status: problems.length > 0 && !longRunning.some((c) => c.state !== 'running') ? 'Detached' : statusOf(inits, longRunning, jobs, pod),
     restarts: members.reduce((sum, c) => sum + c.restartCount, 0),
     ageSeconds: Math.floor((now.getTime() - oldest) / 1000),
     ports: uniquePorts(members.flatMap((c) => c.ports)),
     services: [...new Set([...own, ...inits, ...proxies, ...members].map((c) => c.service))],
+    problems,
   };
+}
+
+/** Whether a running member is in its pod's current namespace (see `detachedMembers`). */
+function isInPod(member: ContainerInfo, pod: ContainerInfo): boolean {
+  if (member.networkMode !== `container:${pod.id}` || pod.state !== 'running') return false;
+  return (member.startedAt?.getTime() ?? 0) >= (pod.startedAt?.getTime() ?? 0);
 }
 
 function isReady(container: ContainerInfo): boolean {
@@ -73,7 +90,7 @@ function isReady(container: ContainerInfo): boolean {
  * A guard ladder, most telling first: a failed init container explains everything after it,
  * then a container that cannot stay up, then one that stopped, then pending init, then health.
  */
-function statusOf(inits: ContainerInfo[], longRunning: ContainerInfo[], jobs: ContainerInfo[]): string {
+function statusOf(inits: ContainerInfo[], longRunning: ContainerInfo[], jobs: ContainerInfo[], pod?: ContainerInfo): string {
   const failedInit = inits.find((c) => c.state === 'exited' && (c.exitCode ?? 0) !== 0);
   if (failedInit) return `Init:Error (${failedInit.exitCode})`;
   if (longRunning.length === 0 && jobs.length > 0) return jobStatus(jobs);
@@ -82,8 +99,9 @@ function statusOf(inits: ContainerInfo[], longRunning: ContainerInfo[], jobs: Co
   if (all.some((c) => c.state === 'restarting')) return 'Restarting';
   const exited = longRunning.find((c) => c.state === 'exited' && (c.exitCode ?? 0) !== 0) ?? longRunning.find((c) => c.state === 'exited');
   if (exited) return exited.exitCode === undefined ? 'Exited' : `Exited (${exited.exitCode})`;
-  // Compose starts the app first, then the init container, then the proxy once init succeeded;
-  // an app that already stopped (above) explains an init container that never ran.
+  // Compose starts the pod, then the init container, then the proxy once init succeeded, then
+  // the app; a pod that is not running explains everything after it.
+  if (pod && pod.state !== 'running') return `Pod:${capitalise(pod.state)}`;
   if (inits.some((c) => c.state !== 'exited')) return `Init:0/${inits.length}`;
   if (all.some((c) => c.state === 'dead')) return 'Dead';
   if (all.some((c) => c.state === 'removing')) return 'Terminating';
@@ -173,6 +191,16 @@ export function formatStatusTable(rows: StatusRow[]): string {
     .join('\n');
 }
 
+/**
+ * Lines under the table for rows that are not ready though their containers run, with the repair;
+ * empty when there are none.
+ */
+export function formatStatusProblems(rows: StatusRow[], project: string): string {
+  const lines = rows.flatMap((row) => row.problems.map((problem) => `  ${row.name}: ${problem}`));
+  if (lines.length === 0) return '';
+  return `\nnot ready:\n${lines.join('\n')}\nrepair: mesh-local up --project ${project} (or bookinfo) recreates what is detached\n`;
+}
+
 /** One entry of `status --json`. */
 export interface StatusJson {
   name: string;
@@ -186,6 +214,7 @@ export interface StatusJson {
   ageSeconds: number;
   ports: { hostIp: string; hostPort: number; containerPort: number }[];
   services: string[];
+  problems: string[];
 }
 
 /** Plain data for `--json`: no Dates, no undefined, stable key order. */
@@ -202,5 +231,6 @@ export function statusJson(rows: StatusRow[]): StatusJson[] {
     ageSeconds: row.ageSeconds,
     ports: row.ports.map((port) => ({ hostIp: port.hostIp, hostPort: port.hostPort, containerPort: port.containerPort })),
     services: [...row.services],
+    problems: [...row.problems],
   }));
 }

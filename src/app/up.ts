@@ -16,6 +16,7 @@ import { writeAtomically, writeGeneratedFiles } from './output-files.js';
 import { composeFileText, type Console } from './render.js';
 import { readConfigFile } from './settings-source.js';
 import { fetchGet, waitForMesh, type HttpGet } from './readiness.js';
+import { detachedMembers, podsOf } from './pods.js';
 
 export type ImageChoice = ImageSetName | 'auto';
 
@@ -147,6 +148,7 @@ export async function upCommand(input: UpInput, deps: UpDeps, signal: AbortSigna
   const services = Object.keys(document.services);
   emit({ type: 'start', at: now(), project: model.project, services, imageSet });
   notice(`Docker Engine ${engineVersion}, ${compose.variant.command.join(' ')} ${compose.variant.version}; state in ${stateDir}`);
+  await removeDetachedPods(model.project, deps.engine, notice, signal);
 
   const composeAbort = new AbortController();
   const composeSignal = AbortSignal.any([signal, composeAbort.signal]);
@@ -243,6 +245,22 @@ async function ensureImages(model: MeshModel, images: string[], deps: UpDeps, no
         hint: 'the upstream registry does not answer from here: use --images sandbox (built locally) or --images auto, or --image-mirror for a reachable mirror',
       });
     }
+  }
+}
+
+/**
+ * Repair, the way the kubelet replaces a pod whose sandbox is gone: every pod with a member out
+ * of its network namespace (see `detachedMembers`) is removed whole (pause, init, proxy and app),
+ * and the `compose up` that follows creates it again in order. Rerunning only the init step would
+ * not do: Docker joins a namespace when a container starts, never later.
+ */
+async function removeDetachedPods(project: string, engine: DockerEngine, notice: (message: string) => void, signal: AbortSignal): Promise<void> {
+  for (const view of podsOf(await engine.projectContainers(project, signal))) {
+    const problems = detachedMembers(view);
+    if (problems.length === 0) continue;
+    notice(`repairing ${view.app}: ${problems[0]}; recreating its pod`);
+    const members = [view.pod, view.init, view.proxy, view.appContainer].filter((member) => member !== undefined);
+    await engine.removeContainers(members.map((member) => member.id), signal);
   }
 }
 

@@ -5,7 +5,7 @@ import { downCommand } from '../app/down.js';
 import { buildSandboxImages, formatImageTable, listImages } from '../app/images.js';
 import { logsCommand } from '../app/logs.js';
 import { loadSettings } from '../app/settings-source.js';
-import { formatStatusTable, statusJson, statusRows } from '../app/status.js';
+import { formatStatusProblems, formatStatusTable, statusJson, statusRows } from '../app/status.js';
 import { stateDirOf, upCommand, type ImageChoice } from '../app/up.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { selectReporter } from '../output/select-reporter.js';
@@ -141,7 +141,7 @@ ${EXIT_CODES_HELP}`,
   addMeshOptions(
     program
       .command('inject')
-      .description('add an Istio sidecar (init + proxy) to services of any Compose file, like istioctl kube-inject'),
+      .description('put services of any Compose file into pods with an Istio sidecar, like istioctl kube-inject'),
   )
     .requiredOption('-f, --file <file>', 'Compose file to read')
     .addOption(
@@ -155,6 +155,10 @@ ${EXIT_CODES_HELP}`,
     .addHelpText(
       'after',
       `
+Each service <app> gets a pod: <app>-pod (the pause image) takes over its network (networks,
+ports, expose, hostname, dns, extra_hosts...) and its SERVICE_* registrator settings; then
+<app>-istio-init (iptables), <app>-istio-proxy, and <app> itself, which keeps its name, all join
+it with network_mode: service:<app>-pod and start in that order.
 Services with network_mode host, none, service:X or container:X are skipped with a warning.
 Injecting an injected file changes nothing.
 ${SETTINGS_HELP}
@@ -261,7 +265,7 @@ ${EXIT_CODES_HELP}`,
       const rows = statusRows(await context.engine().projectContainers(project, context.signal), new Date());
       if (options.json) context.console.out(`${JSON.stringify(statusJson(rows), null, 2)}\n`);
       else if (rows.length === 0) context.console.err(`project ${project} has no containers\n`);
-      else context.console.out(formatStatusTable(rows));
+      else context.console.out(`${formatStatusTable(rows)}\n${formatStatusProblems(rows, project)}`);
     });
 
   program

@@ -16,6 +16,8 @@ export interface ContainerInfo {
   createdAt: Date;
   startedAt: Date | undefined;
   ports: PublishedPort[];
+  /** `HostConfig.NetworkMode`: `container:<id>` for a pod member, else the network (`bridge`, a name). */
+  networkMode: string;
 }
 
 export interface PublishedPort {

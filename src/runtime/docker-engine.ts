@@ -25,6 +25,8 @@ export interface DockerEngine {
   containerLogs(id: string, tail: number | 'all', signal?: AbortSignal): Promise<string>;
   /** Follows a container's logs until the signal aborts or the container stops. */
   followLogs(id: string, tail: number | 'all', onText: (text: string) => void, signal?: AbortSignal): Promise<void>;
+  /** Stops and removes containers by ID (`docker rm -f`); one already gone is no error. */
+  removeContainers(ids: string[], signal?: AbortSignal): Promise<void>;
   /** Removes every container, network and (optionally) volume carrying the project label. */
   removeProject(project: string, options: { volumes: boolean }, signal?: AbortSignal): Promise<ProjectResources>;
   /** What carries the project label now. */
@@ -294,6 +296,17 @@ export function dockerodeEngine(docker: Docker = new Docker()): DockerEngine {
       }
     },
 
+    async removeContainers(ids, signal) {
+      await Promise.all(
+        ids.map((id) =>
+          docker
+            .getContainer(id)
+            .remove({ force: true, abortSignal: signal } as object)
+            .catch((error: { statusCode?: number }) => (error.statusCode === 404 ? undefined : Promise.reject(error))),
+        ),
+      );
+    },
+
     async projectResources(project, signal) {
       return resourceNames(await listProject(project, signal));
     },
@@ -399,6 +412,7 @@ function toContainerInfo(detail: Docker.ContainerInspectInfo): ContainerInfo {
     createdAt: new Date(detail.Created),
     startedAt: started,
     ports,
+    networkMode: detail.HostConfig?.NetworkMode ?? '',
   };
 }
 

@@ -1,0 +1,62 @@
+import { POD_ROLE } from '../compose/sidecar.js';
+import type { ContainerInfo } from '../runtime/containers.js';
+
+/**
+ * The containers of one app instance's pod, found by mesh-local's labels: the pause container
+ * that owns the network namespace and the members that join it (`network_mode: service:<pod>`).
+ */
+export interface PodView {
+  /** The app's Compose service; the pod's members carry it as `dev.mesh-local.sidecar-for`. */
+  app: string;
+  pod: ContainerInfo | undefined;
+  init: ContainerInfo | undefined;
+  proxy: ContainerInfo | undefined;
+  appContainer: ContainerInfo | undefined;
+}
+
+/** Every pod of a project: one per app instance that has a pause container. */
+export function podsOf(containers: ContainerInfo[]): PodView[] {
+  const pods = containers.filter((container) => container.role === POD_ROLE && container.sidecarFor);
+  return pods.map((pod) => {
+    const app = pod.sidecarFor!;
+    const member = (role: string) => containers.find((container) => container.role === role && container.sidecarFor === app);
+    return {
+      app,
+      pod,
+      init: member('sidecar-init'),
+      proxy: member('sidecar-proxy'),
+      appContainer: containers.find((container) => container.service === app && container.role !== POD_ROLE),
+    };
+  });
+}
+
+/**
+ * Why a pod's members are no longer in its network namespace, one sentence each; empty when they
+ * all are. Docker joins a container to the namespace of `container:<id>` when it starts, so a
+ * member is detached when the pod it names is not the current pod container (the pod was
+ * recreated), or when the pod started after it (the pod restarted into a new namespace). The
+ * capture rules live in the namespace, so an init step that ran before the pod's current start
+ * left it uncaptured. Containers that are not running are left to the status ladder.
+ */
+export function detachedMembers(view: PodView): string[] {
+  const { pod } = view;
+  if (!pod) return [];
+  const problems: string[] = [];
+  const podStarted = pod.startedAt?.getTime();
+  const joins = (member: ContainerInfo) => member.networkMode === `container:${pod.id}`;
+  for (const member of [view.appContainer, view.proxy]) {
+    if (!member || member.state !== 'running') continue;
+    if (!joins(member)) problems.push(`${member.service} runs in the namespace of a pod container that was replaced`);
+    else if (pod.state !== 'running') problems.push(`${member.service} runs but its pod ${pod.service} is ${pod.state}`);
+    else if (podStarted !== undefined && (member.startedAt?.getTime() ?? 0) < podStarted) {
+      problems.push(`${member.service} started before ${pod.service} restarted, so it is in the old namespace`);
+    }
+  }
+  const { init } = view;
+  if (init && init.state === 'exited' && init.exitCode === 0 && pod.state === 'running') {
+    if (!joins(init) || (podStarted !== undefined && (init.startedAt?.getTime() ?? 0) < podStarted)) {
+      problems.push(`traffic is not captured: ${init.service} set up its rules before ${pod.service} last started`);
+    }
+  }
+  return problems;
+}

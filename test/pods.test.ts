@@ -1,0 +1,187 @@
+import Docker from 'dockerode';
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOST_PORT_NAMES } from '../src/model/mesh.js';
+import { runProcess } from '../src/runtime/compose-cli.js';
+import { dockerodeEngine } from '../src/runtime/docker-engine.js';
+import { requireCompose, runCli, temporaryDirectory } from './support/cli.js';
+import { containerLogs, execIn } from './support/docker.js';
+import { eventually } from './support/stack.js';
+
+/**
+ * The pod layout on a real engine (sandbox set, Consul, Istio 0.8.0): one BookInfo stack, and
+ * faults done to it the way they happen (a restarted or crashed container, a pod recreated under
+ * its app, a killed pilot and registry), each followed by traffic that must pass through the
+ * instance's sidecar.
+ */
+
+const docker = new Docker();
+const engine = dockerodeEngine(docker);
+const ANY_PORTS = HOST_PORT_NAMES.flatMap((name) => ['--port', `${name}=0`]);
+const project = `mltest-pods-${randomUUID().slice(0, 6)}`;
+const common = ['--project', project, '--images', 'sandbox', ...ANY_PORTS];
+let cwd: string;
+let gateway: string;
+
+/** The one container of a Compose service of this project, found by labels. */
+async function containerOf(service: string): Promise<Docker.Container> {
+  const found = await docker.listContainers({
+    all: true,
+    filters: { label: [`com.docker.compose.project=${project}`, `com.docker.compose.service=${service}`] },
+  });
+  expect(found.length, `containers of ${service}`).toBe(1);
+  return docker.getContainer(found[0]!.Id);
+}
+
+/** The pod's address on the mesh network: where an instance is registered and reached. */
+async function podAddress(app: string): Promise<string> {
+  const pod = await (await containerOf(`${app}-pod`)).inspect();
+  return pod.NetworkSettings.Networks[`${project}_mesh`]!.IPAddress;
+}
+
+/** Inbound lines in a proxy's access log. */
+async function inboundLines(app: string): Promise<number> {
+  const log = await containerLogs(await containerOf(`${app}-istio-proxy`));
+  return log.split('\n').filter((line) => line.includes('direction=inbound')).length;
+}
+
+/**
+ * `count` requests to `app` straight at its pod's address, sent from productpage's app container
+ * (so they leave through productpage's sidecar and arrive through `app`'s); each must answer 200.
+ */
+async function callThroughMesh(app: string, path: string, count: number): Promise<void> {
+  const address = await podAddress(app);
+  const productpage = await containerOf('productpage-v1');
+  for (let i = 0; i < count; i++) {
+    const status = await execIn(productpage, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `http://${address}:9080${path}`]);
+    expect(status, `request ${i + 1} to ${app}`).toBe('200');
+  }
+}
+
+async function statusRow(name: string): Promise<{ ready: number; total: number; status: string; problems: string[] }> {
+  const status = await runCli(['status', '--project', project, '--json'], { cwd });
+  expect(status.code, status.stderr).toBe(0);
+  const row = (JSON.parse(status.stdout) as Array<{ name: string; ready: number; total: number; status: string; problems: string[] }>).find((entry) => entry.name === name);
+  expect(row, `status row ${name}`).toBeDefined();
+  return row!;
+}
+
+beforeAll(async () => {
+  cwd = await temporaryDirectory('pods');
+  const up = await runCli(['up', '--registry', 'consul', '--istio-version', '0.8.0', ...common], { cwd });
+  expect(up.code, up.stderr).toBe(0);
+  const bookinfo = await runCli(['bookinfo', ...common], { cwd });
+  expect(bookinfo.code, bookinfo.stderr).toBe(0);
+  gateway = /^GATEWAY_URL=(.+)$/m.exec(bookinfo.stdout)![1]!;
+}, 300_000);
+
+afterAll(async () => {
+  await engine.removeProject(project, { volumes: true }).catch(() => undefined);
+}, 120_000);
+
+describe('pods on Compose (sandbox set, real engine)', () => {
+  it('publishes the gateway on the pod and serves the page through it', async () => {
+    const response = await fetch(`http://${gateway}/productpage`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('Book Reviews');
+  });
+
+  it('keeps a restarted app in the mesh: traffic still passes through its sidecar, status stays 2/2', async () => {
+    await (await containerOf('reviews-v2')).restart();
+    await eventually(() => callThroughMesh('reviews-v2', '/health', 1), 30_000);
+    const before = await inboundLines('reviews-v2');
+    await callThroughMesh('reviews-v2', '/reviews/0', 10);
+    expect(await inboundLines('reviews-v2')).toBeGreaterThanOrEqual(before + 10);
+    expect(await statusRow('reviews-v2')).toMatchObject({ ready: 2, total: 2, status: 'Running', problems: [] });
+  }, 90_000);
+
+  it('brings a crashed app back by its restart policy, in its pod', async () => {
+    const app = await containerOf('details-v1');
+    // SIGKILL from the host is a crash to Docker; `docker kill` would count as a manual stop.
+    process.kill((await app.inspect()).State.Pid, 'SIGKILL');
+    await eventually(async () => expect((await app.inspect()).RestartCount).toBeGreaterThanOrEqual(1), 30_000);
+    await eventually(() => callThroughMesh('details-v1', '/health', 1), 30_000);
+    const before = await inboundLines('details-v1');
+    await callThroughMesh('details-v1', '/details/0', 5);
+    expect(await inboundLines('details-v1')).toBeGreaterThanOrEqual(before + 5);
+    expect(await statusRow('details-v1')).toMatchObject({ ready: 2, total: 2, status: 'Running' });
+  }, 90_000);
+
+  it('sends traffic through a restarted proxy', async () => {
+    const proxy = await containerOf('reviews-v3-istio-proxy');
+    await proxy.restart();
+    const restartedAt = Date.parse((await proxy.inspect()).State.StartedAt);
+    await eventually(() => callThroughMesh('reviews-v3', '/health', 1), 30_000);
+    await callThroughMesh('reviews-v3', '/reviews/0', 5);
+    const lines = (await containerLogs(proxy, { timestamps: true }))
+      .split('\n')
+      .filter((line) => line.includes('direction=inbound') && Date.parse(line.slice(0, line.indexOf(' ')).replace(/(\.\d{3})\d*Z$/, '$1Z')) >= restartedAt);
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+  }, 90_000);
+
+  it("starts an injected app only once its rules and proxy are in place: its very first request is proxied", async () => {
+    const file = join(cwd, 'first.yaml');
+    const marker = `first-${randomUUID().slice(0, 8)}`;
+    // The app's first instruction is an outbound request; without the pod's order it would bypass
+    // the proxy (no rules yet) or be refused (rules, but no proxy on 15001).
+    await writeFile(
+      file,
+      [
+        'services:',
+        '  first:',
+        '    image: mesh-local/curl:sandbox',
+        `    entrypoint: ["curl", "-sS", "-o", "/dev/null", "-w", "first=%{http_code}", "-H", "x-request-id: ${marker}", "http://details:9080/details/0"]`,
+        '',
+      ].join('\n'),
+    );
+    const inject = await runCli(['inject', '-f', file, '-o', join(cwd, 'first.injected.yaml'), '--project', project, '--images', 'sandbox'], { cwd });
+    expect(inject.code, inject.stderr).toBe(0);
+    const compose = await requireCompose();
+    const started = await runProcess([...compose.variant.command, '-p', project, '-f', join(cwd, 'first.injected.yaml'), 'up', '-d', '--no-build'], {});
+    expect(started.exitCode, started.stderr).toBe(0);
+    const first = await containerOf('first');
+    await eventually(async () => expect((await first.inspect()).State.Status).toBe('exited'), 60_000);
+    expect(await containerLogs(first)).toContain('first=200');
+    const proxyLog = await containerLogs(await containerOf('first-istio-proxy'));
+    expect(proxyLog).toMatch(new RegExp(`direction=outbound .*host=details:9080 path=/details/0 status=200 .*request_id=${marker}`));
+  }, 120_000);
+
+  it('shows an app whose pod was recreated under it as detached, and `bookinfo` repairs it', async () => {
+    const compose = await requireCompose();
+    const composeFile = join(cwd, '.mesh-local', project, 'docker-compose.yaml');
+    const recreated = await runProcess([...compose.variant.command, '-p', project, '-f', composeFile, 'up', '-d', '--no-deps', '--force-recreate', 'reviews-v1-pod'], {});
+    expect(recreated.exitCode, recreated.stderr).toBe(0);
+
+    const detached = await statusRow('reviews-v1');
+    expect(detached.status).toBe('Detached');
+    expect(detached.ready).toBeLessThan(2);
+    expect(detached.problems.join('\n')).toMatch(/reviews-v1(-istio-proxy)? runs in the namespace of a pod container that was replaced/);
+    const table = await runCli(['status', '--project', project], { cwd });
+    expect(table.stdout).toMatch(/reviews-v1 +[01]\/2 +Detached/);
+    expect(table.stdout).toContain(`repair: mesh-local up --project ${project}`);
+
+    const repair = await runCli(['bookinfo', ...common], { cwd });
+    expect(repair.code, repair.stderr).toBe(0);
+    expect(repair.stderr).toMatch(/repairing reviews-v1: .*recreating its pod/);
+    expect(await statusRow('reviews-v1')).toMatchObject({ ready: 2, total: 2, status: 'Running', problems: [] });
+    const before = await inboundLines('reviews-v1');
+    await callThroughMesh('reviews-v1', '/reviews/0', 5);
+    expect(await inboundLines('reviews-v1')).toBeGreaterThanOrEqual(before + 5);
+  }, 180_000);
+
+  it('starts a killed pilot and a killed Consul again on `up`, and the registrations come back', async () => {
+    await (await containerOf('istio-pilot')).kill();
+    await (await containerOf('consul')).kill();
+    const up = await runCli(['up', ...common], { cwd });
+    expect(up.code, up.stderr).toBe(0);
+    expect((await (await containerOf('istio-pilot')).inspect()).State.Status).toBe('running');
+    const consul = (await (await containerOf('consul')).inspect()).NetworkSettings.Ports['8500/tcp']![0]!;
+    const services = (await (await fetch(`http://127.0.0.1:${consul.HostPort}/v1/catalog/services`)).json()) as Record<string, string[]>;
+    expect(services.reviews?.sort()).toEqual(['version|v1', 'version|v2', 'version|v3']);
+    expect(Object.keys(services).sort()).toEqual(expect.arrayContaining(['details', 'productpage', 'ratings', 'reviews']));
+    const page = await fetch(`http://${gateway}/productpage`);
+    expect(page.status).toBe(200);
+  }, 180_000);
+});
