@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Host tools the tests and the sandbox image build use: debootstrap (base image when no
-# debian:bookworm-slim is loaded), etcd (the API server stand-in's test against a real etcd) and
-# openssl (the CA stand-in's tests). Installs what is missing on Debian as root; idempotent.
+# debian:bookworm-slim is loaded), etcd (the API server stand-in's test against a real etcd),
+# openssl (the CA stand-in's tests) and Go (go-dockerclient's calls through the registrator's
+# Docker API view). Installs what is missing on Debian as root; idempotent.
 set -euo pipefail
 
 missing=()
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 [ -x /usr/bin/etcd ] || missing+=(etcd-server)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# Go replays go-dockerclient's requests against the registrator's Docker API view.
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
