@@ -30,7 +30,6 @@ export interface MainOptions {
   /** Replace the Docker Engine client or the registry backend (tests). */
   docker?: DockerClient;
   backend?: RegistryBackend;
-  reconnectMs?: { initial: number; max: number };
   log?: (line: string) => void;
 }
 
@@ -47,7 +46,6 @@ export async function start(options: MainOptions = {}): Promise<RunningRegistrat
     forceTags: config.forceTags,
     retryAttempts: config.retryAttempts,
     retryIntervalMs: config.retryIntervalMs,
-    reconnectMs: options.reconnectMs,
     log: options.log,
   });
 }
@@ -61,5 +59,13 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.error(error instanceof Error ? error.message : String(error));
     process.exit(error instanceof ConfigError ? error.exitCode : 1);
   }
-  runMain('registrator', () => start({ config }));
+  runMain('registrator', async () => {
+    const running = await start({ config });
+    running.ended.catch((error: unknown) => {
+      // Go's log.Fatal: the message, exit 1.
+      console.error(`registrator: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    });
+    return running;
+  });
 }

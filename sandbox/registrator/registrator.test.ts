@@ -55,7 +55,6 @@ async function startRegistrator(argv: string[], env: Record<string, string> = {}
     env: { DOCKER_SOCKET: docker.socketPath, ...standsInFor(argv), ...env },
     hostname: HOST,
     log: (line) => logs.push(line),
-    reconnectMs: { initial: 20, max: 100 },
   });
   registrators.push(registrator);
   return registrator;
@@ -183,18 +182,18 @@ describe('registrator with Consul', () => {
     expect(await catalog('details')).toHaveLength(1);
   });
 
-  it('reconnects when the event stream ends, then resyncs', async () => {
-    await startRegistrator(consulArgs());
+  it("ends with 'Docker event loop closed' when the event stream ends, as upstream's log.Fatal", async () => {
+    const running = await startRegistrator(consulArgs());
     docker.endEventStreams();
-    docker.put(fixture('consul-reviews-v2')); // started while the stream was down: the resync after reconnecting finds it
-    await waitFor(() => expect(docker.subscriptions).toHaveLength(2));
-    await waitFor(() => expect(docker.openStreams).toBe(1));
-    docker.startContainer(fixture('consul-details-v1')); // announced on the new stream
-    await waitFor(async () => {
-      expect(await catalog('details')).toHaveLength(1);
-      expect(await catalog('reviews')).toHaveLength(1);
-    });
-    expect(logs).toContain('Docker event stream ended; reconnecting');
+    await expect(running.ended).rejects.toThrow(/^Docker event loop closed$/);
+    expect(docker.subscriptions).toHaveLength(1); // no reconnection: upstream has none
+    await running.close();
+  });
+
+  it('ends quietly when closed', async () => {
+    const running = await startRegistrator(consulArgs());
+    await running.close();
+    await expect(running.ended).resolves.toBeUndefined();
   });
 
   it('skips a broken event line and reads an event split across chunks', async () => {

@@ -14,8 +14,9 @@
  *   (`<hostname>:<container>:<port>`) but stands for none of its services: what it registered
  *   before a restart, or an earlier container with the same host name. Other IDs stay.
  * - Every `heartbeatMs`, for registries with leases (Eureka): renew every registration.
- * - When the event stream ends or breaks: reconnect with exponential backoff, then resync, since
- *   events may have been missed meanwhile.
+ * - When the event stream ends or breaks, the registrator ends: upstream's main loop reads events
+ *   until the stream closes, then `log.Fatal("Docker event loop closed")` (registrator.go, also in
+ *   the fork), exit 1. A restart policy brings it back, and its first sync catches up.
  * All registry changes run one at a time, so a heartbeat cannot re-register a service that a
  * deregistration is removing. Closing stops the loop and leaves registrations in place, as
  * registrator does: a registrator restart must not empty the mesh.
@@ -45,8 +46,6 @@ export interface RegistratorOptions {
   /** Registrator's `-cleanup`. */
   cleanup?: boolean;
   forceTags?: string[];
-  /** Backoff between attempts to reconnect the event stream. */
-  reconnectMs?: { initial: number; max: number };
   /** Attempts to reach the registry at start; -1 retries for ever (registrator's `-retry-attempts`). */
   retryAttempts?: number;
   retryIntervalMs?: number;
@@ -58,6 +57,11 @@ export interface RunningRegistrator {
   registered(): ServiceRegistration[];
   /** Runs a sync now and resolves when it is done. */
   resync(): Promise<void>;
+  /**
+   * Rejects with `Docker event loop closed` when the event stream ends or breaks before `close()`
+   * (then the process must exit 1, as upstream's does); resolves after `close()`.
+   */
+  ended: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -70,6 +74,7 @@ export async function startRegistrator(options: RegistratorOptions): Promise<Run
   return {
     registered: () => registrator.registered(),
     resync: () => registrator.requestResync(),
+    ended: registrator.ended,
     close: () => registrator.close(),
   };
 }
@@ -84,6 +89,7 @@ class Registrator {
   private readonly pendingJobs = new Set<string>();
   private tail: Promise<void> = Promise.resolve();
   private eventsLoop: Promise<void> = Promise.resolve();
+  ended: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly log: (line: string) => void;
 
@@ -114,6 +120,9 @@ class Registrator {
     }
 
     this.eventsLoop = this.followEvents(events);
+    this.ended = this.eventsLoop;
+    // Handled here too, so that a caller that never looks at `ended` sees no unhandled rejection.
+    this.eventsLoop.catch(() => undefined);
     if (this.options.resyncMs > 0) this.timers.push(setInterval(() => void this.requestResync(), this.options.resyncMs));
     if (backend.needsHeartbeat && this.options.heartbeatMs > 0) this.timers.push(setInterval(() => void this.requestHeartbeat(), this.options.heartbeatMs));
   }
@@ -123,7 +132,7 @@ class Registrator {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     this.abort.abort();
-    await this.eventsLoop;
+    await this.eventsLoop.catch(() => undefined);
     await this.tail;
   }
 
@@ -305,36 +314,16 @@ class Registrator {
     }
   }
 
-  private async followEvents(first: AsyncIterable<DockerEvent>): Promise<void> {
-    const backoff = this.options.reconnectMs ?? { initial: 1000, max: 30_000 };
-    let stream: AsyncIterable<DockerEvent> | undefined = first;
-    let delayMs = backoff.initial;
-    while (!this.closed) {
-      if (stream) {
-        try {
-          for await (const event of stream) this.onEvent(event);
-          if (!this.closed) this.log('Docker event stream ended; reconnecting');
-        } catch (error) {
-          if (!this.closed && !isAbort(error)) this.log(`Docker event stream broke: ${message(error)}; reconnecting`);
-        }
-        stream = undefined;
-      }
-      if (this.closed) break;
-      try {
-        await sleep(delayMs, undefined, { signal: this.abort.signal });
-      } catch {
-        break; // closed while waiting
-      }
-      try {
-        stream = await this.options.docker.events(this.abort.signal);
-        this.log('Docker event stream reconnected; resyncing');
-        delayMs = backoff.initial;
-        void this.requestResync();
-      } catch (error) {
-        if (this.closed) break;
-        delayMs = Math.min(delayMs * 2, backoff.max);
-        this.log(`cannot reconnect to Docker events: ${message(error)}; next attempt in ${Math.round(delayMs / 1000)} s`);
-      }
+  /** Reads events until the stream closes; then, unless closed, rejects as upstream's log.Fatal. */
+  private async followEvents(stream: AsyncIterable<DockerEvent>): Promise<void> {
+    let reason = '';
+    try {
+      for await (const event of stream) this.onEvent(event);
+    } catch (error) {
+      if (!isAbort(error)) reason = ` (${message(error)})`;
     }
+    if (this.closed) return;
+    for (const timer of this.timers) clearInterval(timer);
+    throw new Error(`Docker event loop closed${reason}`);
   }
 }

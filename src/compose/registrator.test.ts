@@ -18,6 +18,9 @@ describe('the registrator and its Docker API view', () => {
       expect(registrator!.environment).toEqual({ SERVICE_IGNORE: '1', DOCKER_HOST: 'tcp://registrator-docker-api:2375' });
       expect(registrator!.volumes).toBeUndefined();
       expect(registrator!.cap_drop).toEqual(['ALL']);
+      // It exits when its event stream ends (a restarted view); the policy brings it back.
+      expect(registrator!.restart).toBe('unless-stopped');
+      expect(document.services[DOCKER_API_VIEW_SERVICE]!.restart).toBe('unless-stopped');
       expect(registrator!.depends_on).toEqual({
         [registry]: { condition: registry === 'consul' ? 'service_healthy' : 'service_started' },
         [DOCKER_API_VIEW_SERVICE]: { condition: 'service_healthy' },

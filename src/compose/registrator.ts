@@ -13,6 +13,7 @@ import { registratorImageKey, type ImageKey } from '../model/images.js';
 import type { RegistryKind } from '../model/mesh.js';
 import type { ComposeHealthcheck, ComposeService, DependsOnCondition, ServiceRole } from './compose-spec.js';
 import { DOCKER_API_VIEW_DIR, DOCKER_API_VIEW_MOUNT, DOCKER_API_VIEW_PORT, DOCKER_API_VIEW_SCRIPT, DOCKER_API_VIEW_SERVICE } from './docker-api-view.js';
+import { RESTART_POLICY } from './sidecar.js';
 
 /**
  * The registrator's host name, fixed. Registrator's service IDs start with it
@@ -69,6 +70,9 @@ export function registratorServices(ctx: InfraBuilder, options: RegistratorOptio
     // go-dockerclient makes tcp:// plain HTTP.
     environment: { DOCKER_HOST: `tcp://${DOCKER_API_VIEW_SERVICE}:${DOCKER_API_VIEW_PORT}` },
     cap_drop: ['ALL'],
+    // Registrator exits for good when its event stream ends (`log.Fatal("Docker event loop
+    // closed")`, registrator.go), as it does when the view restarts; it comes back and resyncs.
+    restart: RESTART_POLICY,
     depends_on: {
       [options.registry]: { condition: options.registryCondition },
       // Registrator exits when it cannot list containers at start or its event stream ends.
@@ -82,6 +86,7 @@ export function registratorServices(ctx: InfraBuilder, options: RegistratorOptio
     // Reads the engine; never writes to it (the view refuses every write), nor needs a capability.
     volumes: ['/var/run/docker.sock:/var/run/docker.sock:ro', `./${DOCKER_API_VIEW_DIR}:${DOCKER_API_VIEW_MOUNT}:ro`],
     cap_drop: ['ALL'],
+    restart: RESTART_POLICY,
     healthcheck: VIEW_HEALTHCHECK,
   });
   return {
