@@ -57,7 +57,7 @@ describe('mesh-local render', () => {
     const document = parseYaml(result.stdout, 'stdout') as { services: Record<string, unknown> };
     expect(Object.keys(document.services)).toContain('eureka');
     expect(await readFile(join(dir, 'mesh-files/istio/kubeconfig'), 'utf8')).toContain('http://istio-apiserver:8080');
-    expect(result.stderr).toContain('wrote 13 mounted files under ./mesh-files/');
+    expect(result.stderr).toContain('wrote 14 mounted files under ./mesh-files/');
   });
 
   it('reads mesh-local.yaml from the working directory, with flags winning over it', async () => {

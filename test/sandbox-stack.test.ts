@@ -142,8 +142,9 @@ describe.each([
     expect([...seen].sort()).toEqual(['black', 'none', 'red']);
   });
 
-  it('drops an instance from the registry when it stops', async () => {
-    await stack.stop('reviews-v3');
+  it('drops an instance from the registry when its pod stops', async () => {
+    // The pod is what is registered (it owns the address and the SERVICE_* settings).
+    await stack.stop('reviews-v3-pod');
     await eventually(async () => {
       const versions = (await registeredInstances(registry, urls.registry!)).filter((entry) => entry.name === 'reviews').map((entry) => entry.version);
       expect(versions.sort()).toEqual(['v1', 'v2']);

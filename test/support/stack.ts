@@ -17,11 +17,11 @@ export interface TestStack {
   project: string;
   dir: string;
   document: ComposeDocument;
-  /** The host port (on 127.0.0.1) a service's container port is published on. */
+  /** The host port (on 127.0.0.1) a service's container port is published on (an app's: on its pod). */
   hostPort(service: string, containerPort: number): Promise<number>;
   url(service: string, containerPort: number): Promise<string>;
   logs(service: string, options?: { timestamps?: boolean }): Promise<string>;
-  /** The container's address on the mesh network (as the registry should hold it). */
+  /** The address on the mesh network (an app's: its pod's), as the registry should hold it. */
   ip(service: string): Promise<string>;
   stop(service: string): Promise<void>;
   /** Runs a command in a service's container and returns its output (exit code checked). */
@@ -97,12 +97,17 @@ function makeStack(project: string, dir: string, document: ComposeDocument, base
     if (!found) throw new Error(`no container for service ${service} in project ${project}`);
     return docker.getContainer(found.Id);
   };
+  // An app's network (published ports, address) belongs to its pod: `network_mode: service:<pod>`.
+  const networkOwner = (service: string) => {
+    const mode = document.services[service]?.network_mode;
+    return mode?.startsWith('service:') ? mode.slice('service:'.length) : service;
+  };
   const stack: TestStack = {
     project,
     dir,
     document,
     async hostPort(service, containerPort) {
-      const info = await (await container(service)).inspect();
+      const info = await (await container(networkOwner(service))).inspect();
       const binding = info.NetworkSettings.Ports[`${containerPort}/tcp`]?.[0];
       if (!binding) throw new Error(`${service}:${containerPort} is not published`);
       return Number(binding.HostPort);
@@ -111,7 +116,7 @@ function makeStack(project: string, dir: string, document: ComposeDocument, base
       return `http://127.0.0.1:${await stack.hostPort(service, containerPort)}`;
     },
     async ip(service) {
-      const info = await (await container(service)).inspect();
+      const info = await (await container(networkOwner(service))).inspect();
       const network = Object.entries(info.NetworkSettings.Networks).find(([name]) => name.endsWith('_mesh'));
       if (!network) throw new Error(`${service} is not on the mesh network`);
       return network[1].IPAddress;
