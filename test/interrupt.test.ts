@@ -1,26 +1,14 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
-import { HOST_PORT_NAMES } from '../src/model/mesh.js';
+import { describe, expect, it } from 'vitest';
 import { dockerodeEngine } from '../src/runtime/docker-engine.js';
 import { runCli, temporaryDirectory } from './support/cli.js';
+import { ANY_PORTS, testProjects } from './support/projects.js';
 
 const engine = dockerodeEngine();
 const BIN = join(import.meta.dirname, '..', 'bin', 'mesh-local.js');
-const ANY_PORTS = HOST_PORT_NAMES.flatMap((name) => ['--port', `${name}=0`]);
-const projects: string[] = [];
-
-function newProject(name: string): string {
-  const project = `mltest-${name}-${randomUUID().slice(0, 6)}`;
-  projects.push(project);
-  return project;
-}
-
-afterAll(async () => {
-  for (const project of projects) await engine.removeProject(project, { volumes: true }).catch(() => undefined);
-}, 120_000);
+const newProject = testProjects();
 
 /** The CLI as a real process, sent SIGINT (what Ctrl-C sends) `delayMs` after it was started. */
 async function interruptAfter(argv: string[], delayMs: number, cwd: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {

@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOST_PORT_NAMES } from '../src/model/mesh.js';
 import { runProcess } from '../src/runtime/compose-cli.js';
 import { dockerodeEngine } from '../src/runtime/docker-engine.js';
 import { requireCompose, runCli, temporaryDirectory } from './support/cli.js';
 import { containerLogs, execIn } from './support/docker.js';
 import { eventually } from './support/stack.js';
+import { ANY_PORTS } from './support/projects.js';
 
 /**
  * The pod layout on a real engine (sandbox set, Consul, Istio 0.8.0): one BookInfo stack, and
@@ -19,7 +19,6 @@ import { eventually } from './support/stack.js';
 
 const docker = new Docker();
 const engine = dockerodeEngine(docker);
-const ANY_PORTS = HOST_PORT_NAMES.flatMap((name) => ['--port', `${name}=0`]);
 const project = `mltest-pods-${randomUUID().slice(0, 6)}`;
 const common = ['--project', project, '--images', 'sandbox', ...ANY_PORTS];
 let cwd: string;

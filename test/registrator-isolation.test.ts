@@ -14,16 +14,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REGISTRATOR_RESYNC_SECONDS } from '../src/compose/render.js';
-import { HOST_PORT_NAMES } from '../src/model/mesh.js';
 import { detectCompose, runProcess } from '../src/runtime/compose-cli.js';
 import { dockerodeEngine } from '../src/runtime/docker-engine.js';
 import { runCli, temporaryDirectory } from './support/cli.js';
 import { containerLogs } from './support/docker.js';
 import { eventually } from './support/stack.js';
+import { ANY_PORTS } from './support/projects.js';
 
 const docker = new Docker();
 const engine = dockerodeEngine(docker);
-const ANY_PORTS = HOST_PORT_NAMES.flatMap((name) => ['--port', `${name}=0`]);
 const PROJECT_LABEL = 'com.docker.compose.project';
 const APP_IMAGE = 'mesh-local/bookinfo-details-v1:sandbox';
 /** A registration gone "within the resync interval": one interval, plus a margin for a busy engine. */

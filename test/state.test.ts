@@ -1,26 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stateDirOf } from '../src/app/up.js';
-import { HOST_PORT_NAMES } from '../src/model/mesh.js';
 import { dockerodeEngine } from '../src/runtime/docker-engine.js';
 import { runCli, temporaryDirectory } from './support/cli.js';
+import { ANY_PORTS, testProjects } from './support/projects.js';
 
 const engine = dockerodeEngine();
-const ANY_PORTS = HOST_PORT_NAMES.flatMap((name) => ['--port', `${name}=0`]);
 const NOTHING = { containers: [], networks: [], volumes: [] };
-const projects: string[] = [];
-
-function newProject(name: string): string {
-  const project = `mltest-${name}-${randomUUID().slice(0, 6)}`;
-  projects.push(project);
-  return project;
-}
-
-afterAll(async () => {
-  for (const project of projects) await engine.removeProject(project, { volumes: true }).catch(() => undefined);
-}, 120_000);
+const newProject = testProjects();
 
 // The issue: state.json grew by the --port flags on every up, and down kept it, so the next up
 // of the project silently started BookInfo again.

@@ -5,31 +5,19 @@ import { readdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { starsFromHtml } from '../samples/bookinfo/api-suite.js';
-import { HOST_PORT_NAMES } from '../src/model/mesh.js';
 import { dockerodeEngine } from '../src/runtime/docker-engine.js';
 import { runCli, temporaryDirectory } from './support/cli.js';
 import { containerLogs } from './support/docker.js';
 import { eventually } from './support/stack.js';
+import { ANY_PORTS, testProjects } from './support/projects.js';
 
 const docker = new Docker();
 const engine = dockerodeEngine(docker);
 const ROOT = join(import.meta.dirname, '..');
 const INSTANCES = ['productpage-v1', 'details-v1', 'ratings-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3'];
-/** Every host port on any free port, so test projects never collide with each other or the host. */
-const ANY_PORTS = HOST_PORT_NAMES.flatMap((name) => ['--port', `${name}=0`]);
-const projects: string[] = [];
-
-function newProject(name: string): string {
-  const project = `mltest-${name}-${randomUUID().slice(0, 6)}`;
-  projects.push(project);
-  return project;
-}
-
-afterAll(async () => {
-  for (const project of projects) await engine.removeProject(project, { volumes: true }).catch(() => undefined);
-}, 120_000);
+const newProject = testProjects();
 
 // Consul with Istio 0.8.0, Eureka with 0.6.0; test/sandbox-stack.test.ts runs the other two pairs.
 describe.each([
