@@ -49,11 +49,11 @@ export interface ComposeDocument {
 
 /** Labels mesh-local puts on everything it renders; `status`, `logs` and `down` find containers by them. */
 export const LABELS = {
-  /** `control-plane`, `registry`, `registrator`, `addon`, `app`, `sidecar-init`, `sidecar-proxy`, `job`. */
+  /** `control-plane`, `registry`, `registrator`, `addon`, `app`, `pod`, `sidecar-init`, `sidecar-proxy`, `job`. */
   role: 'dev.mesh-local.role',
   /** Component name within its role: `pilot`, `consul`, `prometheus`... */
   component: 'dev.mesh-local.component',
-  /** On init and proxy services: the Compose service of the app they serve. */
+  /** On an app's pod, init and proxy services: the Compose service of the app whose pod they make up. */
   sidecarFor: 'dev.mesh-local.sidecar-for',
   istioVersion: 'dev.mesh-local.istio-version',
   /** On app services: mesh name and version (`reviews`, `v2`). */
@@ -67,6 +67,7 @@ export type ServiceRole =
   | 'registrator'
   | 'addon'
   | 'app'
+  | 'pod'
   | 'sidecar-init'
   | 'sidecar-proxy'
   | 'job';

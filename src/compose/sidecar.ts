@@ -1,6 +1,6 @@
 import type { IstioVersion } from '../model/istio-versions.js';
 import type { RegistryKind } from '../model/mesh.js';
-import { LABELS, type ComposeService, type DependsOnCondition } from './compose-spec.js';
+import { LABELS, type ComposeService, type DependsOnCondition, type ServiceRole } from './compose-spec.js';
 import { httpHealthcheck } from './healthchecks.js';
 
 /** Port the proxy's redirect listener takes all captured traffic on. */
@@ -17,7 +17,7 @@ const PROXY_CONFIG_PATH = '/var/lib/istio';
 const PILOT_AGENT = '/usr/local/bin/pilot-agent';
 
 /** Role label of the pod's namespace holder. */
-export const POD_ROLE = 'pod';
+export const POD_ROLE: ServiceRole = 'pod';
 
 export interface PodTarget {
   /** The app's Compose service: keeps its name, so `logs`, `exec` and `depends_on` on it still work. */
