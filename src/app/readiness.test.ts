@@ -31,6 +31,7 @@ function container(service: string, component: string, health: ContainerInfo['he
     startedAt: new Date(0),
     ports: [{ containerPort, hostIp: '127.0.0.1', hostPort: containerPort + 40000 }],
     networkMode: 'p_mesh',
+    addresses: ['10.0.0.2'],
   };
 }
 
@@ -140,5 +141,34 @@ describe('publishedPorts', () => {
     const pod = { ...container('productpage-v1-pod', 'app', 'none', 9080), role: 'pod', sidecarFor: 'productpage-v1' };
     expect(publishedPorts('productpage-v1', [app, pod])).toEqual([{ containerPort: 9080, hostIp: '127.0.0.1', hostPort: 49080 }]);
     expect(publishedPorts('details-v1', [app, pod])).toEqual([]);
+  });
+});
+
+describe("waitForMesh: an app instance is registered at its pod's address", () => {
+  it("waits while the registry still lists the address of the pod it replaced", async () => {
+    const { settings } = resolveSettings({ env: {}, flags: { istioVersion: '0.8.0', registry: 'consul', bookinfo: true } });
+    const model = buildModel(settings);
+    const app = { ...container('reviews-v1', 'reviews', 'none', 9080), role: 'app', ports: [], addresses: [], networkMode: 'container:pod' };
+    const pod = { ...container('reviews-v1-pod', 'pause', 'none', 9080), id: 'pod', role: 'pod', sidecarFor: 'reviews-v1', addresses: ['10.0.0.9'] };
+    let polls = 0;
+    const events: ProgressEvent[] = [];
+    await waitForMesh(
+      { project: 'p', model, version: findIstioVersion('0.8.0')!, document: renderMesh(model).document, services: ['reviews-v1'], gatewayCheck: false, starting: Promise.resolve() },
+      {
+        engine: { projectContainers: async () => (polls++, [container('consul', 'consul', 'healthy', 8500), pod, app]), containerLogs: async () => '' },
+        httpGet: async (url) => {
+          if (!url.endsWith('/v1/catalog/service/reviews')) throw new Error(`unexpected ${url}`);
+          const address = polls < 4 ? '10.0.0.5' : '10.0.0.9';
+          return { status: 200, body: JSON.stringify([{ ServiceTags: ['version|v1'], ServiceAddress: address }]) };
+        },
+        emit: (event) => events.push(event),
+        now: () => 0,
+        pollIntervalMs: 1,
+      },
+      AbortSignal.timeout(5000),
+    );
+    expect(polls).toBeGreaterThanOrEqual(4);
+    const states = events.flatMap((event) => (event.type === 'state' ? [`${event.state}${event.detail ? ` (${event.detail})` : ''}`] : []));
+    expect(states).toEqual(['running (waiting for reviews v1 in consul)', 'registered (in consul)', 'ready']);
   });
 });

@@ -51,7 +51,7 @@ const ROLE_ONE_SHOT = new Set(['sidecar-init', 'job']);
 /**
  * Waits until every planned service is ready, in the mesh's sense: container running and healthy,
  * then what makes it useful (API server answering, pilot's CRDs registered and discovery up, the
- * registry's leader or apps list, each app instance registered with its version), and, for
+ * registry's leader or apps list, each app instance registered with its version at its pod's address), and, for
  * BookInfo, a page through the gateway. Fails at once when a service exits, turns unhealthy or
  * restarts; the signal carries the deadline and Ctrl-C.
  */
@@ -131,7 +131,7 @@ export async function waitForMesh(plan: WaitPlan, deps: WaitDeps, signal: AbortS
         continue;
       }
       entry.endpoint = endpointOf(publishedPorts(service, containers), host);
-      const meshCheck = await meshReadiness(service, container, plan, urlOf, deps.httpGet, signal);
+      const meshCheck = await meshReadiness(service, container, plan, urlOf, ownersOf(service, containers).flatMap((owner) => owner.addresses), deps.httpGet, signal);
       if (meshCheck === true && role === 'app') set(service, 'registered', `in ${plan.model.registry}`);
       if (meshCheck === true) set(service, 'ready');
       else set(service, meshCheck.state, meshCheck.detail);
@@ -174,6 +174,7 @@ async function meshReadiness(
   container: ContainerInfo,
   plan: WaitPlan,
   urlOf: (service: string, port: number) => string | undefined,
+  addresses: string[],
   httpGet: HttpGet,
   signal: AbortSignal,
 ): Promise<Check> {
@@ -217,14 +218,18 @@ async function meshReadiness(
   }
   const app = container.role === 'app' ? plan.model.apps.find((candidate) => `${candidate.name}-${candidate.version}` === service) : undefined;
   if (!app) return true;
-  const registered = await isRegistered(app.name, app.version, model.registry, urlOf, httpGet, signal);
+  const registered = await isRegistered(app.name, app.version, addresses, model.registry, urlOf, httpGet, signal);
   return registered ? true : { state: healthy, detail: `waiting for ${app.name} ${app.version} in ${model.registry}` };
 }
 
-/** Whether the registry lists an instance of `name` with `version`, through its own API. */
+/**
+ * Whether the registry lists an instance of `name` with `version` at one of `addresses` (its pod's:
+ * a recreated pod keeps its service ID but not its address), through the registry's own API.
+ */
 async function isRegistered(
   name: string,
   version: string,
+  addresses: string[],
   registry: 'consul' | 'eureka',
   urlOf: (service: string, port: number) => string | undefined,
   httpGet: HttpGet,
@@ -235,15 +240,15 @@ async function isRegistered(
       const url = urlOf('consul', 8500);
       if (!url) return false;
       const answer = await httpGet(`${url}/v1/catalog/service/${name}`, signal);
-      const entries = JSON.parse(answer.body) as { ServiceTags?: string[] }[];
-      return entries.some((entry) => entry.ServiceTags?.includes(`version|${version}`));
+      const entries = JSON.parse(answer.body) as { ServiceTags?: string[]; ServiceAddress?: string }[];
+      return entries.some((entry) => entry.ServiceTags?.includes(`version|${version}`) && addresses.includes(entry.ServiceAddress ?? ''));
     }
     const url = urlOf('eureka', 8080);
     if (!url) return false;
     const answer = await httpGet(`${url}/eureka/v2/apps/${name.toUpperCase()}`, signal);
     if (answer.status !== 200) return false;
-    const instances = (JSON.parse(answer.body) as { application?: { instance?: { metadata?: Record<string, string>; status?: string }[] } })?.application?.instance ?? [];
-    return instances.some((instance) => instance.metadata?.version === version && instance.status === 'UP');
+    const instances = (JSON.parse(answer.body) as { application?: { instance?: { metadata?: Record<string, string>; status?: string; ipAddr?: string }[] } })?.application?.instance ?? [];
+    return instances.some((instance) => instance.metadata?.version === version && instance.status === 'UP' && addresses.includes(instance.ipAddr ?? ''));
   } catch {
     return false;
   }
@@ -269,11 +274,14 @@ function endpointOf(ports: PublishedPort[], host: string): string {
   return binding ? `http://${host}:${binding.hostPort}` : '';
 }
 
+/** The containers that own a service's network: its own, and its pod (which owns an app's). */
+function ownersOf(service: string, containers: ContainerInfo[]): ContainerInfo[] {
+  return containers.filter((container) => container.service === service || (container.role === POD_ROLE && container.sidecarFor === service));
+}
+
 /** A service's published ports: its own, or its pod's, which owns an app's network. */
 export function publishedPorts(service: string, containers: ContainerInfo[]): PublishedPort[] {
-  return containers
-    .filter((container) => container.service === service || (container.role === POD_ROLE && container.sidecarFor === service))
-    .flatMap((container) => container.ports);
+  return ownersOf(service, containers).flatMap((container) => container.ports);
 }
 
 /** A long-running container that stopped before `since` (ms since the epoch): not this run's doing. */

@@ -22,6 +22,7 @@ function container(service: string, overrides: Partial<ContainerInfo> = {}): Con
     startedAt: secondsAgo(100),
     ports: [],
     networkMode: 'mesh-local_mesh',
+    addresses: ['172.18.0.2'],
     ...overrides,
   };
 }

@@ -16,6 +16,8 @@ export interface ContainerInfo {
   createdAt: Date;
   startedAt: Date | undefined;
   ports: PublishedPort[];
+  /** IPv4 addresses on its networks (none for a pod member, which has its pod's). */
+  addresses: string[];
   /** `HostConfig.NetworkMode`: `container:<id>` for a pod member, else the network (`bridge`, a name). */
   networkMode: string;
 }

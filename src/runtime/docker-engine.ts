@@ -412,6 +412,9 @@ function toContainerInfo(detail: Docker.ContainerInspectInfo): ContainerInfo {
     createdAt: new Date(detail.Created),
     startedAt: started,
     ports,
+    addresses: Object.values(detail.NetworkSettings.Networks ?? {})
+      .map((network) => network.IPAddress)
+      .filter((address) => address !== ''),
     networkMode: detail.HostConfig?.NetworkMode ?? '',
   };
 }
