@@ -300,13 +300,14 @@ describe('mesh-local inject, validated by the real Compose CLIs', () => {
     expect(warnings).toHaveLength(2);
   });
 
-  it('--no-mesh-network leaves networks alone', async () => {
+  it('--no-mesh-network joins no mesh network', async () => {
     const result = await injectNoMeshNetwork();
     expect(result.code).toBe(0);
     const document = await readDoc(path.join(dir, 'simple.nonet.yaml'));
     expect(document.networks).toBeUndefined();
     expect(document.services.web.networks).toBeUndefined();
-    expect(document.services['web-pod'].networks).toBeUndefined();
+    // Only the project's default network, as before, now the pod's, with the app's name on it.
+    expect(document.services['web-pod'].networks).toEqual({ default: { aliases: ['web'] } });
     expect(document.services['web-istio-proxy']).toBeDefined();
   });
 
@@ -352,7 +353,17 @@ describe('mesh-local inject, validated by the real Compose CLIs', () => {
           expect(now, name).toEqual(kept);
           for (const key of moved.filter((key) => key !== 'networks')) expect(pod[key], `${name}-pod.${key}`).toEqual((service as Doc)[key]);
           // v1 leaves out an implicit `default` network; v2 writes it, as both do once another is named.
-          expect(withoutKey(pod.networks, 'istio-mesh'), `${name}-pod.networks`).toEqual((service as Doc).networks ?? { default: null });
+          // Each of the app's networks is the pod's, with the app's name added as an alias there.
+          const expected = ((service as Doc).networks ?? { default: null }) as Doc;
+          const podNetworks = withoutKey(pod.networks, 'istio-mesh');
+          expect(Object.keys(podNetworks).sort(), `${name}-pod.networks`).toEqual(Object.keys(expected).sort());
+          for (const [network, settings] of Object.entries(podNetworks)) {
+            const { aliases, ...rest } = (settings ?? {}) as Doc;
+            const { aliases: aliasesBefore, ...restBefore } = (expected[network] ?? {}) as Doc;
+            expect(rest, `${name}-pod.networks.${network}`).toEqual(restBefore);
+            expect(aliases, `${name}-pod.networks.${network}.aliases`).toEqual([...((aliasesBefore as string[] | undefined) ?? []), name]);
+          }
+          expect(pod.networks['istio-mesh'], `${name}-pod on the mesh network`).toEqual({ aliases: [name] });
           expect(app.network_mode).toBe(`service:${name}-pod`);
           expect(app.labels).toEqual({ ...((service as Doc).labels ?? {}), SERVICE_IGNORE: '1' });
           expect(app.depends_on).toMatchObject((service as Doc).depends_on ?? {});

@@ -24,11 +24,14 @@ const common = ['--project', project, '--images', 'sandbox', ...ANY_PORTS];
 let cwd: string;
 let gateway: string;
 
-/** The one container of a Compose service of this project, found by labels. */
-async function containerOf(service: string): Promise<Docker.Container> {
+/** The user's own services, injected and run under a project of their own next to the mesh. */
+const appProject = `${project}-app`;
+
+/** The one container of a Compose service of this project (or `inProject`), found by labels. */
+async function containerOf(service: string, inProject = project): Promise<Docker.Container> {
   const found = await docker.listContainers({
     all: true,
-    filters: { label: [`com.docker.compose.project=${project}`, `com.docker.compose.service=${service}`] },
+    filters: { label: [`com.docker.compose.project=${inProject}`, `com.docker.compose.service=${service}`] },
   });
   expect(found.length, `containers of ${service}`).toBe(1);
   return docker.getContainer(found[0]!.Id);
@@ -77,6 +80,8 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  // The user's project first: its pods hold endpoints on the mesh's network.
+  await engine.removeProject(appProject, { volumes: true }).catch(() => undefined);
   await engine.removeProject(project, { volumes: true }).catch(() => undefined);
 }, 120_000);
 
@@ -132,19 +137,46 @@ describe('pods on Compose (sandbox set, real engine)', () => {
         '  first:',
         '    image: mesh-local/curl:sandbox',
         `    entrypoint: ["curl", "-sS", "-o", "/dev/null", "-w", "first=%{http_code}", "-H", "x-request-id: ${marker}", "http://details:9080/details/0"]`,
+        // A neighbour that exposes a port and sets no SERVICE_NAME: registered by the mesh's
+        // registrator under its image's name, as registrator names an app of its own.
+        '  cache:',
+        '    image: mesh-local/curl:sandbox',
+        '    entrypoint: ["sleep", "3600"]',
+        '    expose: ["6379"]',
         '',
       ].join('\n'),
     );
     const inject = await runCli(['inject', '-f', file, '-o', join(cwd, 'first.injected.yaml'), '--project', project, '--images', 'sandbox'], { cwd });
     expect(inject.code, inject.stderr).toBe(0);
     const compose = await requireCompose();
-    const started = await runProcess([...compose.variant.command, '-p', project, '-f', join(cwd, 'first.injected.yaml'), 'up', '-d', '--no-build'], {});
+    // As the README says: under a project of its own, joined to the mesh's network.
+    const started = await runProcess([...compose.variant.command, '-p', appProject, '-f', join(cwd, 'first.injected.yaml'), 'up', '-d', '--no-build'], {});
     expect(started.exitCode, started.stderr).toBe(0);
-    const first = await containerOf('first');
+    const first = await containerOf('first', appProject);
     await eventually(async () => expect((await first.inspect()).State.Status).toBe('exited'), 60_000);
     expect(await containerLogs(first)).toContain('first=200');
-    const proxyLog = await containerLogs(await containerOf('first-istio-proxy'));
+    const proxyLog = await containerLogs(await containerOf('first-istio-proxy', appProject));
     expect(proxyLog).toMatch(new RegExp(`direction=outbound .*host=details:9080 path=/details/0 status=200 .*request_id=${marker}`));
+    const consul = (await (await containerOf('consul')).inspect()).NetworkSettings.Ports['8500/tcp']![0]!;
+    const cachePod = await (await containerOf('cache-pod', appProject)).inspect();
+    const cacheAddresses = Object.values(cachePod.NetworkSettings.Networks).map((network) => `${network.IPAddress}:6379`);
+    // Registrator appends `-<port>` when it sees the port twice: Compose v2 writes the exposed
+    // port without `/tcp`, Docker lists it with it (bridge.go `add`, `isGroup`).
+    let names: string[] = [];
+    await eventually(async () => {
+      const services = (await (await fetch(`http://127.0.0.1:${consul.HostPort}/v1/catalog/services`)).json()) as Record<string, string[]>;
+      names = Object.keys(services).filter((name) => /^curl(-6379)?$/.test(name));
+      expect(names).toHaveLength(1);
+    }, 30_000);
+    const entries = (await (await fetch(`http://127.0.0.1:${consul.HostPort}/v1/catalog/service/${names[0]}`)).json()) as Array<{ ServiceAddress: string; ServicePort: number }>;
+    expect(cacheAddresses).toContain(`${entries[0]!.ServiceAddress}:${entries[0]!.ServicePort}`);
+    const services = (await (await fetch(`http://127.0.0.1:${consul.HostPort}/v1/catalog/services`)).json()) as Record<string, string[]>;
+    expect(Object.keys(services).filter((name) => name.startsWith('pause'))).toEqual([]);
+
+    // Its neighbours still find it by its service name: the pod carries it as an alias.
+    const address = (await execIn(await containerOf('productpage-v1'), ['getent', 'hosts', 'first'])).split(/\s+/)[0];
+    const pod = await (await containerOf('first-pod', appProject)).inspect();
+    expect(Object.values(pod.NetworkSettings.Networks).map((network) => network.IPAddress)).toContain(address);
   }, 120_000);
 
   it('shows an app whose pod was recreated under it as detached, and `bookinfo` repairs it', async () => {

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { parseYaml, toYaml } from '../common/yaml-file.js';
 import { InputShapeError } from '../errors.js';
 import { findIstioVersion, type IstioVersion } from '../model/istio-versions.js';
-import { injectSidecars, POD_NETWORK_KEYS, wantsSidecar, type InjectionPolicy, type InjectOptions, type InjectResult } from './inject.js';
+import {
+  injectSidecars,
+  POD_NETWORK_KEYS,
+  registratorDefaultName,
+  wantsSidecar,
+  type InjectionPolicy,
+  type InjectOptions,
+  type InjectResult,
+} from './inject.js';
 
 // The tests look into untyped Compose documents; `any` keeps that readable.
 type Doc = Record<string, any>;
@@ -55,9 +63,22 @@ function withoutKeys(value: Doc, keys: readonly string[]): Doc {
   return keys.reduce(withoutKey, value);
 }
 
-/** The labels of `<app>-pod`, before any registrator settings copied from the app. */
+/** The labels of `<app>-pod`, before any registrator settings copied from the app or its default name. */
 function podLabels(app: string): Doc {
   return { 'dev.mesh-local.role': 'pod', 'dev.mesh-local.component': 'pause', 'dev.mesh-local.sidecar-for': app };
+}
+
+/**
+ * The labels of `<app>-pod` for an app that sets no SERVICE_NAME: the name registrator would have
+ * given the app (after its image), so that it does not name the pod after the pause image.
+ */
+function namedPodLabels(app: string, name: string): Doc {
+  return { SERVICE_NAME: name, ...podLabels(app) };
+}
+
+/** A pod's `networks`: each network, in map form, with the app's service name as an alias. */
+function aliasedNetworks(app: string, ...networks: string[]): Doc {
+  return Object.fromEntries(networks.map((network) => [network, { aliases: [app] }]));
 }
 
 /** What the app waits for in its pod: the namespace, the capture rules, then a healthy proxy. */
@@ -126,8 +147,8 @@ describe('injectSidecars: the injection policy table', () => {
     if (injected) {
       expect(result.injected).toEqual(['app']);
       expect(Object.keys(services(result)).sort()).toEqual(['app', 'app-istio-init', 'app-istio-proxy', 'app-pod']);
-      // The pod joins the mesh; the app joins the pod.
-      expect(services(result)['app-pod'].networks).toEqual(['default', 'istio-mesh']);
+      // The pod joins the mesh, answering to the app's name; the app joins the pod.
+      expect(services(result)['app-pod'].networks).toEqual(aliasedNetworks('app', 'default', 'istio-mesh'));
       expect(services(result).app).not.toHaveProperty('networks');
       expect(services(result).app.network_mode).toBe('service:app-pod');
       expect(result.document.networks).toEqual({ 'istio-mesh': { external: true, name: MESH } });
@@ -235,7 +256,7 @@ services:
     expect(withoutKeys(own, APP_JOIN_KEYS)).toEqual(input.services['web-istio-init']);
     expect(own.network_mode).toBe('service:web-istio-init-pod');
     expect(result.injected).toEqual(['web-istio-init']);
-    expect(services(result)['web-istio-init-pod'].labels).toEqual(podLabels('web-istio-init'));
+    expect(services(result)['web-istio-init-pod'].labels).toEqual(namedPodLabels('web-istio-init', 'my-own-init'));
     expect(services(result)['web-istio-init-istio-init'].labels['dev.mesh-local.sidecar-for']).toBe('web-istio-init');
   });
 
@@ -270,7 +291,7 @@ services:
     expect(services(result)['web-pod'].image).toBe('example/web-pod');
     expect(services(result)['web-pod'].network_mode).toBe('service:web-pod-pod');
     expect(services(result)['web-pod'].labels).toEqual({ SERVICE_IGNORE: '1' });
-    expect(services(result)['web-pod-pod'].labels).toEqual(podLabels('web-pod'));
+    expect(services(result)['web-pod-pod'].labels).toEqual(namedPodLabels('web-pod', 'web-pod'));
     // A second run finds the same clash, and nothing else to do.
     const twice = inject(result.document);
     expect(twice.document).toEqual(result.document);
@@ -386,9 +407,9 @@ describe('injectSidecars: the generated sidecar services', () => {
     expect(pod).toEqual({
       image: 'pause:x',
       ports: ['8080:8080'],
-      networks: ['default', 'istio-mesh'],
+      networks: aliasedNetworks('app', 'default', 'istio-mesh'),
       restart: 'unless-stopped',
-      labels: podLabels('app'),
+      labels: namedPodLabels('app', 'app'),
     });
 
     expect(init.image).toBe('init:x');
@@ -519,11 +540,15 @@ describe('injectSidecars: the pod takes over the network', () => {
     const result = inject(input, options({ meshNetwork: null }));
     expect(result.injected).toEqual(['web']);
     expect(result.skipped).toEqual([]);
+    // The pod answers to the app's name on its networks: the implicit `default`, or the app's
+    // own `[backend]` (now in map form). A pod on `network_mode: bridge` has no networks at all.
+    const podNetworks: Doc = key === 'network_mode' ? {} : { networks: aliasedNetworks('web', key === 'networks' ? 'backend' : 'default') };
     expect(services(result)['web-pod']).toEqual({
       image: 'pause:x',
       [key]: input.services.web[key],
+      ...podNetworks,
       restart: 'unless-stopped',
-      labels: podLabels('web'),
+      labels: namedPodLabels('web', 'nginx'),
     });
     expect(services(result).web).toEqual({
       image: 'nginx',
@@ -550,7 +575,7 @@ ${POD_NETWORK_KEYS.filter((key) => key !== 'network_mode').map((key) => `    ${k
       expect(web, key).not.toHaveProperty(key);
       if (key !== 'networks') expect(pod[key], key).toEqual(input.services.web[key]);
     }
-    expect(pod.networks).toEqual(['backend', 'istio-mesh']);
+    expect(pod.networks).toEqual(aliasedNetworks('web', 'backend', 'istio-mesh'));
     expect(pod).not.toHaveProperty('network_mode');
     expect(web).toEqual({
       image: 'nginx',
@@ -657,10 +682,10 @@ services:
     expect(services(result).reviews.environment).toEqual(['SERVICE_NAME=reviews', 'SERVICE_TAGS=a=b,c', 'SERVICE_REGION', 'LOG_LEVEL=debug']);
   });
 
-  it('an app without SERVICE_* settings gives its pod no environment and only its own labels', () => {
+  it('an app without SERVICE_* settings gives its pod no environment, and labels with only its default name', () => {
     const result = inject(parse('services:\n  web:\n    image: nginx\n    environment: { SERVICES: "a,b", MY_SERVICE_NAME: x }\n    labels: { service_name: lower }\n'));
     expect(services(result)['web-pod']).not.toHaveProperty('environment');
-    expect(services(result)['web-pod'].labels).toEqual(podLabels('web'));
+    expect(services(result)['web-pod'].labels).toEqual(namedPodLabels('web', 'nginx'));
   });
 
   it("the user's SERVICE_IGNORE goes to the pod, so an app hidden from the registry stays hidden", () => {
@@ -679,7 +704,8 @@ services:
 `),
     );
     expect(services(result)['by-env-pod'].environment).toEqual({ SERVICE_IGNORE: 'true' });
-    expect(services(result)['by-label-pod'].labels).toEqual({ SERVICE_IGNORE: 'yes', ...podLabels('by-label') });
+    expect(services(result)['by-env-pod'].labels).toEqual(namedPodLabels('by-env', 'a'));
+    expect(services(result)['by-label-pod'].labels).toEqual({ SERVICE_IGNORE: 'yes', ...namedPodLabels('by-label', 'b') });
     // On the app itself, a label map's SERVICE_IGNORE becomes mesh-local's "1" (still ignored).
     expect(services(result)['by-label'].labels).toEqual({ SERVICE_IGNORE: '1' });
   });
@@ -843,14 +869,14 @@ describe('injectSidecars: preservation and the mesh network', () => {
     // The pods hold what the apps gave up.
     expect(services(result)['api-pod'].ports).toEqual(['8080:8080']);
     expect(services(result)['worker-pod']).not.toHaveProperty('ports');
-    expect(services(result)['api-pod'].labels).toEqual(podLabels('api'));
+    expect(services(result)['api-pod'].labels).toEqual(namedPodLabels('api', 'api'));
   });
 
-  it('the pod joins the mesh network: none -> [default, istio-mesh], list -> appended, map -> new key', () => {
+  it('the pod joins the mesh network, with the app name as alias: none -> default and istio-mesh, list or map -> istio-mesh added', () => {
     const result = inject(parse(PRESERVATION_FILE));
-    expect(services(result)['admin-pod'].networks).toEqual(['default', 'istio-mesh']);
-    expect(services(result)['api-pod'].networks).toEqual(['backend', 'istio-mesh']);
-    expect(services(result)['worker-pod'].networks).toEqual({ backend: { aliases: ['jobs'] }, 'istio-mesh': null });
+    expect(services(result)['admin-pod'].networks).toEqual(aliasedNetworks('admin', 'default', 'istio-mesh'));
+    expect(services(result)['api-pod'].networks).toEqual(aliasedNetworks('api', 'backend', 'istio-mesh'));
+    expect(services(result)['worker-pod'].networks).toEqual({ backend: { aliases: ['jobs', 'worker'] }, 'istio-mesh': { aliases: ['worker'] } });
     for (const name of ['api', 'worker', 'admin']) expect(services(result)[name]).not.toHaveProperty('networks');
     expect(result.document.networks).toEqual({
       backend: { driver: 'bridge', ipam: { config: [{ subnet: '172.28.0.0/16' }] } },
@@ -875,20 +901,20 @@ networks:
     name: custom_mesh
 `);
     const result = inject(input);
-    expect(services(result)['web-pod'].networks).toEqual(['istio-mesh']);
+    expect(services(result)['web-pod'].networks).toEqual(aliasedNetworks('web', 'istio-mesh'));
     expect(services(result).web).not.toHaveProperty('networks');
     expect(result.document.networks).toEqual({ 'istio-mesh': { external: true, name: 'custom_mesh' } });
   });
 
-  it('with meshNetwork null, the pods take the app networks as they were and top-level networks are untouched', () => {
+  it('with meshNetwork null, the pods take the app networks with the app name as alias, and top-level networks are untouched', () => {
     const input = parse(PRESERVATION_FILE);
     const result = inject(input, options({ meshNetwork: null }));
     expect(result.injected).toEqual(['api', 'worker', 'admin']);
-    for (const name of ['api', 'worker', 'admin']) {
-      expect(services(result)[`${name}-pod`].networks, name).toEqual(input.services[name].networks);
-      expect(services(result)[name], name).not.toHaveProperty('networks');
-    }
-    expect(services(result)['admin-pod']).not.toHaveProperty('networks');
+    expect(services(result)['api-pod'].networks).toEqual(aliasedNetworks('api', 'backend'));
+    expect(services(result)['worker-pod'].networks).toEqual({ backend: { aliases: ['jobs', 'worker'] } });
+    // No networks meant Compose's `default`, which the pod now names to put the alias on it.
+    expect(services(result)['admin-pod'].networks).toEqual(aliasedNetworks('admin', 'default'));
+    for (const name of ['api', 'worker', 'admin']) expect(services(result)[name], name).not.toHaveProperty('networks');
     expect(result.document.networks).toEqual(input.networks);
     expect(result.document.networks).not.toHaveProperty('istio-mesh');
     expect(services(result)['api-istio-proxy']).toBeDefined();
@@ -906,6 +932,230 @@ services:
       const keys = Object.keys(service as Doc);
       expect(keys.includes('network_mode') && keys.includes('networks'), `service ${name}`).toBe(false);
     }
+  });
+});
+
+/** One app per Compose form of `networks`, and one on the default bridge (which takes no alias). */
+const NETWORK_FORMS_FILE = `
+services:
+  none:
+    image: example/none
+  list:
+    image: example/list
+    networks: [front, back]
+  nulls:
+    image: example/nulls
+    networks:
+      front:
+      back: null
+  settings:
+    image: example/settings:v2
+    networks:
+      front:
+        ipv4_address: 172.30.0.10
+        priority: 100
+        aliases: [www]
+  present:
+    build: ./present
+    networks:
+      front:
+        aliases: [present, www]
+  bridged:
+    image: example/bridged
+    network_mode: bridge
+networks:
+  front:
+    ipam:
+      config:
+        - subnet: 172.30.0.0/24
+  back: {}
+`;
+
+describe("injectSidecars: the pod answers to the app's name on its networks", () => {
+  // Neighbours reach an app by its service name; once the app shares its pod's namespace, only
+  // the pod is on a network, so the pod carries the name as an alias on each of them.
+  const FORMS: Array<{ form: string; yaml: string; expected: Doc }> = [
+    { form: 'no networks', yaml: '', expected: aliasedNetworks('web', 'default') },
+    { form: 'a list', yaml: '    networks: [front, back]\n', expected: aliasedNetworks('web', 'front', 'back') },
+    { form: 'a map of empty entries', yaml: '    networks:\n      front:\n      back: null\n', expected: aliasedNetworks('web', 'front', 'back') },
+    {
+      form: 'a map with settings and aliases',
+      yaml: '    networks:\n      front:\n        ipv4_address: 172.30.0.10\n        priority: 100\n        aliases: [www]\n',
+      expected: { front: { ipv4_address: '172.30.0.10', priority: 100, aliases: ['www', 'web'] } },
+    },
+    {
+      form: 'a map that already has the alias',
+      yaml: '    networks:\n      front:\n        aliases: [web, www]\n',
+      expected: { front: { aliases: ['web', 'www'] } },
+    },
+  ];
+  const cases = FORMS.flatMap((row) => [
+    { ...row, mesh: true },
+    { ...row, mesh: false },
+  ]);
+
+  it.each(cases)('$form, mesh network $mesh: the pod gets the alias on each network, once', ({ yaml, expected, mesh }) => {
+    const input = parse(`services:\n  web:\n    image: nginx\n${yaml}networks:\n  front: {}\n  back: {}\n`);
+    const before = structuredClone(input);
+    const opts = options({ meshNetwork: mesh ? MESH : null });
+
+    const once = inject(input, opts);
+
+    expect(once.injected).toEqual(['web']);
+    expect(services(once)['web-pod'].networks).toEqual(mesh ? { ...expected, ...aliasedNetworks('web', 'istio-mesh') } : expected);
+    expect(services(once).web).not.toHaveProperty('networks');
+    for (const member of ['web-istio-init', 'web-istio-proxy']) expect(services(once)[member], member).not.toHaveProperty('networks');
+    expect(input).toEqual(before); // an existing aliases list is copied, never appended to
+    // Idempotent, in memory and through YAML.
+    const twice = inject(once.document, opts);
+    expect(twice.document).toEqual(once.document);
+    expect(twice.injected).toEqual([]);
+    expect(inject(parse(toYaml(once.document)), opts).document).toEqual(once.document);
+  });
+
+  it('a file with every network form, with the mesh network: each pod exactly, and a second run that changes nothing', () => {
+    const input = parse(NETWORK_FORMS_FILE);
+    const before = structuredClone(input);
+    const once = inject(input);
+    expect(once.injected).toEqual(['none', 'list', 'nulls', 'settings', 'present']);
+    expect(once.skipped.map((entry) => entry.service)).toEqual(['bridged']);
+    const out = services(once);
+    expect(out['none-pod'].networks).toEqual(aliasedNetworks('none', 'default', 'istio-mesh'));
+    expect(out['list-pod'].networks).toEqual(aliasedNetworks('list', 'front', 'back', 'istio-mesh'));
+    expect(out['nulls-pod'].networks).toEqual(aliasedNetworks('nulls', 'front', 'back', 'istio-mesh'));
+    expect(out['settings-pod'].networks).toEqual({
+      front: { ipv4_address: '172.30.0.10', priority: 100, aliases: ['www', 'settings'] },
+      'istio-mesh': { aliases: ['settings'] },
+    });
+    expect(out['present-pod'].networks).toEqual({ front: { aliases: ['present', 'www'] }, 'istio-mesh': { aliases: ['present'] } });
+    expect(out.bridged).toEqual(input.services.bridged);
+    expect(once.document.networks).toEqual({ ...input.networks, 'istio-mesh': { external: true, name: MESH } });
+    expect(input).toEqual(before);
+
+    const twice = inject(once.document);
+    expect(twice.document).toEqual(once.document);
+    expect(twice.injected).toEqual([]);
+    expect(twice.skipped).toEqual(once.skipped);
+  });
+
+  it('a file with every network form, without the mesh network: each pod exactly, and a second run that changes nothing', () => {
+    const opts = options({ meshNetwork: null });
+    const once = inject(parse(NETWORK_FORMS_FILE), opts);
+    expect(once.injected).toEqual(['none', 'list', 'nulls', 'settings', 'present', 'bridged']);
+    expect(once.skipped).toEqual([]);
+    const out = services(once);
+    expect(out['none-pod'].networks).toEqual(aliasedNetworks('none', 'default'));
+    expect(out['list-pod'].networks).toEqual(aliasedNetworks('list', 'front', 'back'));
+    expect(out['nulls-pod'].networks).toEqual(aliasedNetworks('nulls', 'front', 'back'));
+    expect(out['settings-pod'].networks).toEqual({ front: { ipv4_address: '172.30.0.10', priority: 100, aliases: ['www', 'settings'] } });
+    expect(out['present-pod'].networks).toEqual({ front: { aliases: ['present', 'www'] } });
+    expect(out['bridged-pod']).toEqual({
+      image: 'pause:x',
+      network_mode: 'bridge',
+      restart: 'unless-stopped',
+      labels: namedPodLabels('bridged', 'bridged'),
+    });
+    expect(once.document.networks).toEqual(parse(NETWORK_FORMS_FILE).networks);
+
+    const twice = inject(once.document, opts);
+    expect(twice.document).toEqual(once.document);
+    expect(twice.injected).toEqual([]);
+  });
+
+  it.each(['bridge', 'default'])('a pod with network_mode: %s gets no networks and so no alias', (mode) => {
+    const opts = options({ meshNetwork: null });
+    const once = inject(parse(`services:\n  web:\n    image: nginx\n    network_mode: ${mode}\n    ports: ["8080:80"]\n`), opts);
+    expect(services(once)['web-pod']).toEqual({
+      image: 'pause:x',
+      network_mode: mode,
+      ports: ['8080:80'],
+      restart: 'unless-stopped',
+      labels: namedPodLabels('web', 'nginx'),
+    });
+    expect(inject(once.document, opts).document).toEqual(once.document);
+  });
+});
+
+describe("injectSidecars: the pod registers under the app's name", () => {
+  // Registrator names a container without SERVICE_NAME after its image, which for the pod would
+  // be the pause image; the pod gets the name registrator would have given the app.
+  it.each([
+    { image: 'mesh-local/curl:sandbox', name: 'curl' },
+    { image: 'nginx:1.25', name: 'nginx' },
+    { image: 'registry:5000/team/api@sha256:abc', name: 'api@sha256' },
+  ])('image $image without SERVICE_NAME: the pod is labelled SERVICE_NAME=$name', ({ image, name }) => {
+    const input = parse(`services:\n  app:\n    image: "${image}"\n    environment: { LOG_LEVEL: debug }\n`);
+    const result = inject(input);
+    expect(services(result)['app-pod'].labels).toEqual(namedPodLabels('app', name));
+    expect(services(result)['app-pod']).not.toHaveProperty('environment');
+    // The app itself is unchanged apart from joining its pod; it is ignored by registrators.
+    expect(services(result).app.environment).toEqual({ LOG_LEVEL: 'debug' });
+    expect(services(result).app.labels).toEqual({ SERVICE_IGNORE: '1' });
+  });
+
+  it('a service with only a build section is named after the service', () => {
+    const result = inject(parse('services:\n  api:\n    build: ./api\n    ports: ["8080:8080"]\n'));
+    expect(services(result)['api-pod'].labels).toEqual(namedPodLabels('api', 'api'));
+    expect(services(result).api.build).toBe('./api');
+  });
+
+  it('a port-specific SERVICE_<port>_NAME is no SERVICE_NAME: the default name is still added', () => {
+    const result = inject(parse('services:\n  reviews:\n    image: example/reviews:v1\n    labels: { SERVICE_9080_NAME: reviews-http }\n'));
+    expect(services(result)['reviews-pod'].labels).toEqual({ SERVICE_9080_NAME: 'reviews-http', ...namedPodLabels('reviews', 'reviews') });
+  });
+
+  // The image would give `reviews-image`; each form of SERVICE_NAME keeps the user's `reviews`.
+  it.each([
+    { form: 'environment map', yaml: '    environment: { SERVICE_NAME: reviews }\n', environment: { SERVICE_NAME: 'reviews' }, labels: podLabels('app') },
+    { form: 'environment list', yaml: '    environment: ["SERVICE_NAME=reviews"]\n', environment: { SERVICE_NAME: 'reviews' }, labels: podLabels('app') },
+    // Compose takes a bare KEY from the shell; whatever it holds there is the user's choice.
+    { form: 'environment list, bare', yaml: '    environment: ["SERVICE_NAME"]\n', environment: { SERVICE_NAME: null }, labels: podLabels('app') },
+    { form: 'labels map', yaml: '    labels: { SERVICE_NAME: reviews }\n', environment: undefined, labels: { SERVICE_NAME: 'reviews', ...podLabels('app') } },
+    { form: 'labels list', yaml: '    labels: ["SERVICE_NAME=reviews"]\n', environment: undefined, labels: { SERVICE_NAME: 'reviews', ...podLabels('app') } },
+  ])('SERVICE_NAME in the $form: no default name is added', ({ yaml, environment, labels }) => {
+    const result = inject(parse(`services:\n  app:\n    image: example/reviews-image:v1\n${yaml}`));
+    const pod = services(result)['app-pod'];
+    if (environment === undefined) expect(pod).not.toHaveProperty('environment');
+    else expect(pod.environment).toEqual(environment);
+    expect(pod.labels).toEqual(labels);
+  });
+
+  // Registrator reads an empty SERVICE_NAME as none (bridge/util.go `mapDefault`).
+  it.each([
+    { form: 'an empty label', yaml: '    labels: { SERVICE_NAME: "" }\n' },
+    { form: 'an empty environment entry', yaml: '    environment: ["SERVICE_NAME="]\n' },
+  ])('SERVICE_NAME as $form: the default name is added, as registrator would use it', ({ yaml }) => {
+    const result = inject(parse(`services:\n  app:\n    image: example/reviews-image:v1\n${yaml}`));
+    expect(services(result)['app-pod'].labels.SERVICE_NAME).toBe('reviews-image');
+  });
+
+  it('the default name survives a second run unchanged', () => {
+    const once = inject(parse('services:\n  curl:\n    image: mesh-local/curl:sandbox\n  api:\n    build: ./api\n'));
+    const twice = inject(once.document);
+    expect(twice.document).toEqual(once.document);
+    expect(services(twice)['curl-pod'].labels.SERVICE_NAME).toBe('curl');
+    expect(services(twice)['api-pod'].labels.SERVICE_NAME).toBe('api');
+  });
+});
+
+describe("registratorDefaultName: registrator's name for a container without SERVICE_NAME", () => {
+  it.each([
+    { image: 'mesh-local/curl:sandbox', expected: 'curl' },
+    { image: 'nginx:1.25', expected: 'nginx' },
+    { image: 'nginx', expected: 'nginx' },
+    { image: 'registry:5000/team/api@sha256:abc', expected: 'api@sha256' },
+    { image: 'localhost:5000/app', expected: 'app' }, // the registry's port is not a tag
+    { image: 'docker.io/library/redis:7-alpine', expected: 'redis' },
+  ])('$image -> $expected', ({ image, expected }) => {
+    expect(registratorDefaultName(image, 'svc')).toBe(expected);
+  });
+
+  it.each([
+    { image: undefined, why: 'no image (build only)' },
+    { image: '', why: 'an empty image' },
+    { image: null, why: 'a null image' },
+  ])('$why -> the service name', ({ image }) => {
+    expect(registratorDefaultName(image, 'svc')).toBe('svc');
   });
 });
 
@@ -989,6 +1239,8 @@ networks:
     { name: 'skips and labels, enabled', text: SKIPS_AND_LABELS, opts: options() },
     { name: 'skips and labels, disabled', text: SKIPS_AND_LABELS, opts: options({ policy: 'disabled' }) },
     { name: 'skips and labels, no mesh network', text: SKIPS_AND_LABELS, opts: options({ meshNetwork: null }) },
+    { name: 'network forms, 0.8.0', text: NETWORK_FORMS_FILE, opts: options() },
+    { name: 'network forms, no mesh network', text: NETWORK_FORMS_FILE, opts: options({ meshNetwork: null }) },
   ];
 
   it.each(cases)('$name: inject(inject(x)) equals inject(x)', ({ text, opts }) => {
@@ -1029,13 +1281,13 @@ networks:
       ports: ['9080:9080'],
       dns_search: ['example.test'],
       extra_hosts: ['legacy.local:10.0.0.9'],
-      networks: ['default', 'istio-mesh'],
+      networks: aliasedNetworks('productpage', 'default', 'istio-mesh'),
       sysctls: { 'net.core.somaxconn': 1024 },
       environment: { SERVICE_CHECK_HTTP: '/health', SERVICE_CHECK_INTERVAL: '10s', SERVICE_NAME: 'productpage' },
       restart: 'unless-stopped',
       labels: { SERVICE_9080_TAGS: 'v1', ...podLabels('productpage') },
     });
-    expect(out['details-pod'].networks).toEqual({ backend: { aliases: ['details.backend'] }, 'istio-mesh': null });
+    expect(out['details-pod'].networks).toEqual({ backend: { aliases: ['details.backend', 'details'] }, 'istio-mesh': { aliases: ['details'] } });
     expect(out.reviews.depends_on).toEqual({ ratings: { condition: 'service_healthy' }, ...podDependsOn('reviews') });
     expect(out['ratings-pod'].sysctls).toEqual(['net.ipv4.ip_local_port_range=1024 65000']);
     expect(out.ratings).not.toHaveProperty('sysctls');
@@ -1109,6 +1361,17 @@ describe('injectSidecars: wrong shapes', () => {
   it('a missing services key', () => {
     const error = shapeError(() => inject(parse('version: "3.8"\n')));
     expect(error.path).toBe('services');
+  });
+
+  it('a network entry that is neither a mapping nor empty', () => {
+    const error = shapeError(() => inject(parse('services:\n  web:\n    image: nginx\n    networks: { front: yes }\n')));
+    expect(error.path).toBe('services.web.networks.front');
+  });
+
+  it('network aliases that are not a list', () => {
+    const error = shapeError(() => inject(parse('services:\n  web:\n    image: nginx\n    networks: { front: { aliases: www } }\n')));
+    expect(error.path).toBe('services.web.networks.front.aliases');
+    expect(error.message).toContain('"www"');
   });
 
   it('wrong shapes are reported even under policy off', () => {

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { InputShapeError } from '../errors.js';
 import { describeType } from '../model/settings.js';
 import { LABELS, type ComposeService } from './compose-spec.js';
@@ -102,9 +103,10 @@ export function injectSidecars(input: unknown, file: string, options: InjectOpti
 
     const ports = containerPorts(service, file, `services.${name}`);
     const profiles = readProfiles(service.profiles, file, `services.${name}.profiles`);
-    const { app, network } = splitNetwork(service, file, `services.${name}`);
+    const { app, network } = splitNetwork(service, name, file, `services.${name}`);
+    const joined = options.meshNetwork ? joinNetwork(network, MESH_NETWORK_KEY, file, `services.${name}.networks`) : network;
     const pod = podServices(
-      { service: name, ports, ...(profiles ? { profiles } : {}), network: options.meshNetwork ? joinNetwork(network, MESH_NETWORK_KEY, file, `services.${name}.networks`) : network },
+      { service: name, ports, ...(profiles ? { profiles } : {}), network: withAlias(joined, name, file, `services.${name}.networks`) },
       { ...options.sidecar, pilotCondition: undefined },
     );
     if (options.meshNetwork) joinedMeshNetwork = true;
@@ -130,7 +132,7 @@ export function injectSidecars(input: unknown, file: string, options: InjectOpti
  * `net.*` sysctls, and the registrator's `SERVICE_*` settings, which are copied (the app keeps its
  * environment as it was; a label tells registrators to ignore the app itself).
  */
-function splitNetwork(service: Mapping, file: string, path: string): { app: Mapping; network: Mapping } {
+function splitNetwork(service: Mapping, name: string, file: string, path: string): { app: Mapping; network: Mapping } {
   const app: Mapping = { ...service };
   const network: Mapping = {};
   for (const key of POD_NETWORK_KEYS) {
@@ -149,8 +151,46 @@ function splitNetwork(service: Mapping, file: string, path: string): { app: Mapp
   const environment = registratorSettings(readEnvironment(service.environment, file, `${path}.environment`));
   if (Object.keys(environment).length > 0) network.environment = environment;
   const labels = registratorSettings(readLabels(service.labels, file, `${path}.labels`));
+  // Registrator names a service after its container's image when SERVICE_NAME is not set, which
+  // would now be the pause image: the pod is named after the app's image instead.
+  // Registrator takes an empty value as unset (bridge/util.go `mapDefault`); a bare `SERVICE_NAME`
+  // in the environment (null: Compose takes it from the shell) may well be set.
+  const named = environment.SERVICE_NAME === null || !!environment.SERVICE_NAME || !!labels.SERVICE_NAME;
+  if (!named) labels.SERVICE_NAME = registratorDefaultName(service.image, name);
   if (Object.keys(labels).length > 0) network.labels = labels;
   return { app, network };
+}
+
+/**
+ * The name registrator gives a container without SERVICE_NAME: its image's last path element
+ * without the tag (gliderlabs/registrator bridge.go `newService`:
+ * `strings.Split(path.Base(container.Config.Image), ":")[0]`). A service with only a `build`
+ * gets an image name from Compose that depends on the project; its service name stands in.
+ */
+export function registratorDefaultName(image: unknown, service: string): string {
+  if (typeof image !== 'string' || image === '') return service;
+  return posix.basename(image).split(':')[0]!;
+}
+
+/**
+ * Gives the pod the app's service name as an alias on each of its networks: Compose names a
+ * container after its service on every network it joins, and the app, which joins the pod's
+ * namespace, no longer joins any. Without it, `http://web:8080` from a neighbour would not resolve.
+ * A pod on Docker's default bridge (`network_mode: bridge`) has no DNS to add to.
+ */
+function withAlias(network: Mapping, alias: string, file: string, path: string): Mapping {
+  if (network.network_mode !== undefined) return network;
+  const networks = network.networks === undefined || network.networks === null ? ['default'] : network.networks;
+  const entries: Array<[string, unknown]> = Array.isArray(networks)
+    ? networks.map((name) => [String(name), null])
+    : Object.entries(requireMapping(networks, file, path, 'a list or a mapping of networks'));
+  const aliased = entries.map(([name, settings]): [string, unknown] => {
+    const current = settings === null || settings === undefined ? {} : requireMapping(settings, file, `${path}.${name}`, 'a mapping or nothing');
+    const aliases = current.aliases === undefined || current.aliases === null ? [] : current.aliases;
+    if (!Array.isArray(aliases)) throw new InputShapeError(file, `${path}.${name}.aliases`, 'a list of names', describeType(aliases));
+    return [name, { ...current, aliases: aliases.includes(alias) ? aliases : [...aliases, alias] }];
+  });
+  return { ...network, networks: Object.fromEntries(aliased) };
 }
 
 /** The app in its pod: its own settings, the pod's namespace, and a start after its proxy. */

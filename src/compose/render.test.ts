@@ -144,7 +144,7 @@ describe('renderMesh', () => {
       SERVICE_PROTOCOL: 'http',
       SERVICE_9443_IGNORE: '1',
     });
-    expect(services['reviews-v3-pod']!.networks).toEqual({ mesh: { aliases: ['reviews'] } });
+    expect(services['reviews-v3-pod']!.networks).toEqual({ mesh: { aliases: ['reviews', 'reviews-v3'] } });
     expect(services['reviews-v3-pod']!.expose).toEqual(['9080']);
     expect(services['reviews-v3']!.environment).toEqual({ SERVICE_VERSION: 'v3', STAR_COLOR: 'red', ENABLE_RATINGS: 'true' });
     expect(services['productpage-v1-pod']!.ports).toEqual(['127.0.0.1:9081:9080']);

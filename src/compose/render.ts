@@ -416,7 +416,8 @@ function appWithSidecar(ctx: RenderContext, app: AppService, pilot: ComposeServi
         expose: app.ports.map(String),
         // Callers use short names (`http://reviews:9080`); the alias is shared by every version, so
         // Docker's DNS answers for all of them and host port 53 is never needed for Consul DNS.
-        networks: { [MESH_NETWORK]: { aliases: [app.name] } },
+        // The instance's own name too, which Compose gave the app before it joined a pod.
+        networks: { [MESH_NETWORK]: { aliases: [app.name, name] } },
         ...(app.gateway ? { ports: [ctx.publish('gateway', app.ports[0] ?? 9080)] } : {}),
       },
     },
