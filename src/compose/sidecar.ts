@@ -64,7 +64,7 @@ export const RESTART_POLICY = 'unless-stopped';
  * it, and the proxy. Each joins the pod with `network_mode: service:<pod>` (never a container
  * name, which Compose v1 and v2 spell differently). Because the namespace belongs to the pod, an
  * app or proxy that restarts rejoins it, rules and all. Start order: pod, then init (exit 0), then
- * the proxy; `appJoin` makes the app wait for the proxy (`podAppSettings`).
+ * the proxy; `podAppSettings` makes the app wait for the proxy.
  */
 export function podServices(target: PodTarget, settings: SidecarSettings): Record<string, ComposeService> {
   const names = podServiceNames(target.service);
