@@ -237,4 +237,18 @@ describe('pods on Compose (sandbox set, real engine)', () => {
     const page = await fetch(`http://${gateway}/productpage`);
     expect(page.status).toBe(200);
   }, 180_000);
+
+  it('goes down cleanly in the middle of faults: a detached pod, a killed pilot, the user\'s pods on its network', async () => {
+    const compose = await requireCompose();
+    const composeFile = join(cwd, '.mesh-local', project, 'docker-compose.yaml');
+    const recreated = await runProcess([...compose.variant.command, '-p', project, '-f', composeFile, 'up', '-d', '--no-deps', '--force-recreate', 'reviews-v2-pod'], {});
+    expect(recreated.exitCode, recreated.stderr).toBe(0);
+    await (await containerOf('istio-pilot')).kill();
+    // The injected project's pods (from the test above) are still on the mesh's network.
+    expect((await docker.listContainers({ filters: { label: [`com.docker.compose.project=${appProject}`] } })).length).toBeGreaterThan(0);
+
+    const down = await runCli(['down', '--project', project], { cwd });
+    expect(down.code, down.stderr).toBe(0);
+    expect(await engine.projectResources(project)).toEqual({ containers: [], networks: [], volumes: [] });
+  }, 120_000);
 });
