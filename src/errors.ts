@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'ML_YAML_SYNTAX'
   | 'ML_YAML_ALIAS_EXPANSION'
   | 'ML_INPUT_SHAPE'
+  | 'ML_RULE_INVALID'
   | 'ML_OUTPUT_CONFLICT'
   | 'ML_COMPOSE_FAILED'
   | 'ML_DOCKER_UNREACHABLE'
@@ -144,6 +145,40 @@ export class InputShapeError extends MeshLocalError {
     this.file = file;
     this.path = path;
   }
+}
+
+/** One problem in a route-rule file: which document, which field, what is wrong. */
+export interface RuleIssue {
+  file: string;
+  /** 1-based position of the document in the file. */
+  document: number;
+  /** `metadata.name`, when the document has one. */
+  name?: string;
+  /** Field path inside the document, e.g. `spec.route[1].weight`. */
+  path: string;
+  message: string;
+}
+
+/** A RouteRule/DestinationPolicy file has problems; all of them are reported at once. */
+export class RuleValidationError extends MeshLocalError {
+  readonly code = 'ML_RULE_INVALID';
+  readonly exitCode = ExitCode.usage;
+  readonly issues: readonly RuleIssue[];
+
+  constructor(issues: readonly RuleIssue[], options: { hint?: string } = {}) {
+    super(
+      issues.length === 1
+        ? formatRuleIssue(issues[0]!)
+        : `${issues.length} problems in route rules:\n${issues.map((issue) => `  - ${formatRuleIssue(issue)}`).join('\n')}`,
+      options,
+    );
+    this.issues = issues;
+  }
+}
+
+function formatRuleIssue(issue: RuleIssue): string {
+  const name = issue.name === undefined ? '' : ` (${issue.name})`;
+  return `${issue.file}: document ${issue.document}${name}: ${issue.path}: ${issue.message}`;
 }
 
 /** Refusing to overwrite a file that mesh-local did not write. */
