@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CORE_SCHEMA, loadAll } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
+import { checkAgainstRegistry, consulHostname, parseRuleDocuments, type RegistryServices } from '../../../src/model/route-rules.js';
 
 // src/common/yaml-file.ts reads one document per file; RouteRule files are multi-document (all-v1
 // holds one rule per service), so they are read with js-yaml's loadAll and the same YAML 1.2 core
@@ -209,3 +210,34 @@ describe('samples/bookinfo/rules', () => {
     expect(regex.test('a=b; user=jason')).toBe(false);
   });
 });
+
+describe('samples/bookinfo/rules against mesh-local\'s rule validation', () => {
+  // BookInfo as Pilot sees it in each registry: Consul hostnames `<name>.service.consul`, Eureka's
+  // the registered hostName (the service name); each instance labelled with its version.
+  const bookinfo = (registry: Registry): RegistryServices =>
+    new Map(
+      BOOKINFO_INSTANCES.map(({ name, versions }) => [registry === 'consul' ? consulHostname(name) : name, versions.map((version) => ({ version }))] as const),
+    );
+
+  it.each(REGISTRIES.flatMap((registry) => SCENARIOS.map((scenario) => [registry, scenario] as const)))('%s/%s is valid and names only known services and versions', (registry, scenario) => {
+    const file = fileOf(registry, scenario);
+    const parsed = parseRuleDocuments(read(registry, scenario).documents, file);
+    expect(parsed.length).toBe(EXPECTED[scenario].length);
+    expect(() => checkAgainstRegistry(parsed, bookinfo(registry), file)).not.toThrow();
+  });
+
+  it('a scenario routed to a version BookInfo does not run is refused by the registry check', () => {
+    const file = fileOf('consul', 'reviews-v3');
+    const parsed = parseRuleDocuments(read('consul', 'reviews-v3').documents, file);
+    const withoutV3 = new Map(bookinfo('consul'));
+    withoutV3.set(consulHostname('reviews'), [{ version: 'v1' }, { version: 'v2' }]);
+    expect(() => checkAgainstRegistry(parsed, withoutV3, file)).toThrow(/spec.route\[0\].labels: no instance of reviews.service.consul has labels version=v3/);
+  });
+});
+
+const BOOKINFO_INSTANCES = [
+  { name: 'productpage', versions: ['v1'] },
+  { name: 'details', versions: ['v1'] },
+  { name: 'ratings', versions: ['v1'] },
+  { name: 'reviews', versions: ['v1', 'v2', 'v3'] },
+];
