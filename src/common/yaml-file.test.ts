@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputFileError, YamlError } from '../errors.js';
-import { MAX_INPUT_BYTES, parseYaml, readYamlFile, toYaml } from './yaml-file.js';
+import { MAX_INPUT_BYTES, parseYaml, parseYamlDocuments, readYamlDocuments, readYamlFile, toYaml } from './yaml-file.js';
 
 function billionLaughs(levels: number): string {
   const lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
@@ -75,5 +75,43 @@ describe('toYaml', () => {
   it('writes shared objects out in full instead of as anchors', () => {
     const shared = { a: 1 };
     expect(toYaml({ first: shared, second: shared })).toBe('first:\n  a: 1\nsecond:\n  a: 1\n');
+  });
+});
+
+describe('parseYamlDocuments / readYamlDocuments', () => {
+  it('reads every document of a stream in order, leaving out empty ones', () => {
+    const text = '---\nkind: RouteRule\nmetadata: {name: a}\n---\n---\n# only a comment\n---\nkind: RouteRule\nmetadata: {name: b}\n';
+    expect(parseYamlDocuments(text, 'rules.yaml')).toEqual([
+      { kind: 'RouteRule', metadata: { name: 'a' } },
+      { kind: 'RouteRule', metadata: { name: 'b' } },
+    ]);
+    expect(parseYamlDocuments('', 'empty.yaml')).toEqual([]);
+  });
+
+  it('reads with the schema of parseYaml: YAML 1.2 strings, merge keys, 1.1 octal', () => {
+    const [document] = parseYamlDocuments('base: &b {x: 1}\nmerged: {<<: *b, y: 2}\nflag: yes\nmode: 0440\n', 'f.yaml');
+    expect(document).toEqual({ base: { x: 1 }, merged: { x: 1, y: 2 }, flag: 'yes', mode: 0o440 });
+  });
+
+  it('names the file, line and column of a syntax error in any document', () => {
+    try {
+      parseYamlDocuments('a: 1\n---\nb: [1, 2\n', 'rules.yaml');
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(YamlError);
+      expect((error as YamlError).message).toMatch(/^rules\.yaml:4:1: /);
+    }
+  });
+
+  it('refuses an alias bomb in a later document', () => {
+    expect(() => parseYamlDocuments(`a: 1\n---\n${billionLaughs(9)}\n`, 'bomb.yaml')).toThrow(/aliases would expand/);
+  });
+
+  it('reads a file, with the size limit of readYamlFile', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mesh-local-yaml-docs-'));
+    await writeFile(join(dir, 'two.yaml'), 'a: 1\n---\nb: 2\n');
+    expect(await readYamlDocuments(join(dir, 'two.yaml'))).toEqual([{ a: 1 }, { b: 2 }]);
+    await writeFile(join(dir, 'big.yaml'), 'x'.repeat(MAX_INPUT_BYTES + 1));
+    await expect(readYamlDocuments(join(dir, 'big.yaml'))).rejects.toBeInstanceOf(InputFileError);
   });
 });

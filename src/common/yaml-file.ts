@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { CORE_SCHEMA, SCALAR_STYLE, YAMLException, dump, intYaml11Tag, load, mergeTag, visit } from 'js-yaml';
+import { CORE_SCHEMA, SCALAR_STYLE, YAMLException, dump, intYaml11Tag, load, loadAll, mergeTag, visit } from 'js-yaml';
 import { InputFileError, YamlError } from '../errors.js';
 
 /** Compose and config files are a few KiB; anything this large is refused unread. */
@@ -11,6 +11,17 @@ export const MAX_EXPANDED_NODES = 100_000;
 // common in Compose files, and YAML 1.1 integers: both Compose versions read `mode: 0440` as octal.
 const SCHEMA = CORE_SCHEMA.withTags(mergeTag, intYaml11Tag);
 
+function loadOptions(file: string) {
+  return { filename: file, schema: SCHEMA, maxDepth: 100, maxAliases: 10_000, maxTotalMergeKeys: 10_000 };
+}
+
+/** js-yaml's syntax error as ML_YAML_SYNTAX with the file, line and column; anything else as it is. */
+function syntaxError(error: unknown, file: string): unknown {
+  if (!(error instanceof YAMLException)) return error;
+  const mark = error.mark;
+  return new YamlError('ML_YAML_SYNTAX', file, error.reason, mark ? { line: mark.line + 1, column: mark.column + 1 } : {}, { cause: error });
+}
+
 /**
  * Parses one YAML document without ever expanding aliases: js-yaml builds aliased nodes as shared
  * objects, and `assertBoundedExpansion` counts what they would expand to before anything walks them.
@@ -18,31 +29,32 @@ const SCHEMA = CORE_SCHEMA.withTags(mergeTag, intYaml11Tag);
 export function parseYaml(text: string, file: string): unknown {
   let value: unknown;
   try {
-    value = load(text, {
-      filename: file,
-      schema: SCHEMA,
-      maxDepth: 100,
-      maxAliases: 10_000,
-      maxTotalMergeKeys: 10_000,
-    });
+    value = load(text, loadOptions(file));
   } catch (error) {
-    if (error instanceof YAMLException) {
-      const mark = error.mark;
-      throw new YamlError(
-        'ML_YAML_SYNTAX',
-        file,
-        error.reason,
-        mark ? { line: mark.line + 1, column: mark.column + 1 } : {},
-        { cause: error },
-      );
-    }
-    throw error;
+    throw syntaxError(error, file);
   }
   assertBoundedExpansion(value, file);
   return value;
 }
 
-export async function readYamlFile(file: string): Promise<unknown> {
+/**
+ * Every document of a multi-document stream (`---` between them), with the same schema and limits
+ * as `parseYaml`; empty documents are left out, as `istioctl` and `kubectl` leave them out.
+ */
+export function parseYamlDocuments(text: string, file: string): unknown[] {
+  let documents: unknown[];
+  try {
+    documents = loadAll(text, null, loadOptions(file));
+  } catch (error) {
+    throw syntaxError(error, file);
+  }
+  const present = documents.filter((document) => document !== null && document !== undefined);
+  for (const document of present) assertBoundedExpansion(document, file);
+  return present;
+}
+
+/** The text of an input file, refused unread above MAX_INPUT_BYTES. */
+async function readInput(file: string): Promise<string> {
   let size: number;
   try {
     size = (await stat(file)).size;
@@ -58,15 +70,22 @@ export async function readYamlFile(file: string): Promise<unknown> {
       `${file}: ${size} bytes is more than the ${MAX_INPUT_BYTES} bytes accepted for a YAML file`,
     );
   }
-  let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (error) {
     throw new InputFileError('ML_INPUT_UNREADABLE', file, `${file}: cannot read: ${describe(error)}`, {
       cause: error,
     });
   }
-  return parseYaml(text, file);
+}
+
+export async function readYamlFile(file: string): Promise<unknown> {
+  return parseYaml(await readInput(file), file);
+}
+
+/** `parseYamlDocuments` of a file (route rules: one rule per document). */
+export async function readYamlDocuments(file: string): Promise<unknown[]> {
+  return parseYamlDocuments(await readInput(file), file);
 }
 
 /**

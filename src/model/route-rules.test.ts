@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { RuleValidationError, exitCodeFor } from '../errors.js';
-import { parseYaml } from '../common/yaml-file.js';
+import { parseYamlDocuments } from '../common/yaml-file.js';
 import { checkAgainstRegistry, consulHostname, parseRuleDocuments, type RuleDocument } from './route-rules.js';
 
 const FILE = 'rules.yaml';
 
-/** The project's reader takes one document; split the stream on `---` lines for these tests. */
+/** Every document of a YAML stream, read as the CLI reads a rule file. */
 function yamlDocs(text: string): unknown[] {
-  return text.split(/^---\s*$/m).map((part) => parseYaml(part, FILE));
+  return parseYamlDocuments(text, FILE);
 }
 
 function rule(spec: Record<string, unknown>, name = 'r1', kind = 'RouteRule'): Record<string, unknown> {

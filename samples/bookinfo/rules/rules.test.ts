@@ -1,13 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CORE_SCHEMA, loadAll } from 'js-yaml';
+import { parseYamlDocuments } from '../../../src/common/yaml-file.js';
 import { describe, expect, it } from 'vitest';
 import { checkAgainstRegistry, consulHostname, parseRuleDocuments, type RegistryServices } from '../../../src/model/route-rules.js';
 
-// src/common/yaml-file.ts reads one document per file; RouteRule files are multi-document (all-v1
-// holds one rule per service), so they are read with js-yaml's loadAll and the same YAML 1.2 core
-// schema (`7s` stays a string, `100` an integer).
+// RouteRule files are multi-document (all-v1 holds one rule per service): read as mesh-local reads
+// them (`7s` stays a string, `100` an integer).
 
 const RULES_DIR = dirname(fileURLToPath(import.meta.url));
 const REGISTRIES = ['consul', 'eureka'] as const;
@@ -102,7 +101,7 @@ function fileOf(registry: Registry, scenario: Scenario): string {
 function read(registry: Registry, scenario: Scenario): { text: string; documents: unknown[] } {
   const file = fileOf(registry, scenario);
   const text = readFileSync(file, 'utf8');
-  return { text, documents: loadAll(text, null, { filename: file, schema: CORE_SCHEMA }) };
+  return { text, documents: parseYamlDocuments(text, file) };
 }
 
 interface Rule {
