@@ -45,19 +45,18 @@ export async function requireCompose(choice?: ComposeChoice): Promise<ComposeCli
 
 export interface ComposeUnderTest {
   choice: ComposeChoice;
-  /** Why this variant cannot be had on this host; its tests are skipped with this as the reason. */
-  unavailable?: string;
 }
 
 /**
  * The variants every rendered and injected document is validated with: v2 and v1. Only where
- * Debian has no v1 at all (13 and later; scripts/ensure-compose.sh --expected says why) is v1
- * left out, by name; anywhere else a missing variant fails.
+ * Debian has no v1 at all (13 and later; scripts/ensure-compose.sh --expected says why) is v1 left
+ * out, and `COMPOSE_LEFT_OUT` says so; anywhere else a missing variant fails the tests.
  */
-export const COMPOSE_UNDER_TEST: readonly ComposeUnderTest[] = [
-  { choice: 'v2' },
-  debianMajor() >= 13 ? { choice: 'v1', unavailable: `Debian ${debianMajor()} has no Compose v1 (see scripts/ensure-compose.sh)` } : { choice: 'v1' },
-];
+export const COMPOSE_LEFT_OUT: ReadonlyArray<{ choice: ComposeChoice; reason: string }> =
+  debianMajor() >= 13 ? [{ choice: 'v1', reason: `Debian ${debianMajor()} has no Compose v1 (see scripts/ensure-compose.sh)` }] : [];
+export const COMPOSE_UNDER_TEST: readonly ComposeUnderTest[] = (['v2', 'v1'] as const)
+  .filter((choice) => !COMPOSE_LEFT_OUT.some((left) => left.choice === choice))
+  .map((choice) => ({ choice }));
 
 /** As scripts/ensure-compose.sh reads it: 0 off Debian, 99 for testing and sid ("trixie/sid"). */
 function debianMajor(): number {
