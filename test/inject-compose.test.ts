@@ -314,7 +314,7 @@ describe('mesh-local inject, validated by the real Compose CLIs', () => {
   // Every injected document must be what both Compose CLIs accept, and mean to them what the
   // hand-written one meant.
   describe.each(COMPOSE_UNDER_TEST.map((variant) => variant.choice))('read by Compose %s', (choice) => {
-    test(`Compose ${choice} is installed`, async () => {
+    it(`Compose ${choice} is installed`, async () => {
       const { variant } = await requireCompose(choice);
       expect(variant.major).toBe(choice === 'v2' ? 2 : 1);
       expect(variant.version).toMatch(/^\d+\.\d+/);
