@@ -30,33 +30,37 @@ export function podsOf(containers: ContainerInfo[]): PodView[] {
   });
 }
 
+/** A pod member out of its pod's current namespace, and why, in one sentence. */
+export interface DetachedMember {
+  member: ContainerInfo;
+  problem: string;
+}
+
 /**
- * Why a pod's members are no longer in its network namespace, one sentence each; empty when they
- * all are. Docker joins a container to the namespace of `container:<id>` when it starts, so a
- * member is detached when the pod it names is not the current pod container (the pod was
- * recreated), or when the pod started after it (the pod restarted into a new namespace). The
- * capture rules live in the namespace, so an init step that ran before the pod's current start
- * left it uncaptured. Containers that are not running are left to the status ladder.
+ * The pod's members that are no longer in its network namespace; empty when they all are.
+ * Docker joins a container to the namespace of `container:<id>` when it starts, so a member is
+ * detached when the pod it names is not the current pod container (the pod was recreated), or
+ * when the pod started after it (the pod restarted into a new namespace). The capture rules live
+ * in the namespace, so an init step that ran before the pod's current start left it uncaptured
+ * (that entry's member is the init step). Containers that are not running are left to the
+ * status ladder.
  */
-export function detachedMembers(view: PodView): string[] {
+export function detachedMembers(view: PodView): DetachedMember[] {
   const { pod } = view;
   if (!pod) return [];
-  const problems: string[] = [];
+  const found: DetachedMember[] = [];
   const podStarted = pod.startedAt?.getTime();
   const joins = (member: ContainerInfo) => member.networkMode === `container:${pod.id}`;
+  const startedBefore = (member: ContainerInfo) => podStarted !== undefined && (member.startedAt?.getTime() ?? 0) < podStarted;
   for (const member of [view.appContainer, view.proxy]) {
     if (!member || member.state !== 'running') continue;
-    if (!joins(member)) problems.push(`${member.service} runs in the namespace of a pod container that was replaced`);
-    else if (pod.state !== 'running') problems.push(`${member.service} runs but its pod ${pod.service} is ${pod.state}`);
-    else if (podStarted !== undefined && (member.startedAt?.getTime() ?? 0) < podStarted) {
-      problems.push(`${member.service} started before ${pod.service} restarted, so it is in the old namespace`);
-    }
+    if (!joins(member)) found.push({ member, problem: `${member.service} runs in the namespace of a pod container that was replaced` });
+    else if (pod.state !== 'running') found.push({ member, problem: `${member.service} runs but its pod ${pod.service} is ${pod.state}` });
+    else if (startedBefore(member)) found.push({ member, problem: `${member.service} started before ${pod.service} restarted, so it is in the old namespace` });
   }
   const { init } = view;
-  if (init && init.state === 'exited' && init.exitCode === 0 && pod.state === 'running') {
-    if (!joins(init) || (podStarted !== undefined && (init.startedAt?.getTime() ?? 0) < podStarted)) {
-      problems.push(`traffic is not captured: ${init.service} set up its rules before ${pod.service} last started`);
-    }
+  if (init && init.state === 'exited' && init.exitCode === 0 && pod.state === 'running' && (!joins(init) || startedBefore(init))) {
+    found.push({ member: init, problem: `traffic is not captured: ${init.service} set up its rules before ${pod.service} last started` });
   }
-  return problems;
+  return found;
 }

@@ -49,10 +49,11 @@ function rowFor(name: string, members: ContainerInfo[], now: Date): StatusRow {
   const inits = members.filter((c) => c.role === 'sidecar-init' && !own.includes(c));
   const proxies = members.filter((c) => c.role === 'sidecar-proxy' && !own.includes(c));
   const pod = members.find((c) => c.role === POD_ROLE && !own.includes(c));
-  const problems = pod ? detachedMembers({ app: name, pod, init: inits[0], proxy: proxies[0], appContainer: own[0] }) : [];
-  const detached = new Set(problems.length > 0 && pod ? members.filter((c) => c !== pod && !isInPod(c, pod)).map((c) => c.id) : []);
+  const found = pod ? detachedMembers({ app: name, pod, init: inits[0], proxy: proxies[0], appContainer: own[0] }) : [];
+  const problems = found.map((entry) => entry.problem);
+  const detached = new Set(found.map((entry) => entry.member.id));
   // Uncaptured traffic (rules from an older namespace) makes every member not ready.
-  const uncaptured = problems.some((problem) => problem.startsWith('traffic is not captured'));
+  const uncaptured = found.some((entry) => entry.member.role === 'sidecar-init');
   // Own containers first, then the proxy: the order `Exited (N)` picks from.
   const longRunning = [...own, ...proxies].filter((c) => !ONE_SHOT_ROLES.has(c.role ?? ''));
   const jobs = own.filter((c) => c.role === 'job');
@@ -74,12 +75,6 @@ function rowFor(name: string, members: ContainerInfo[], now: Date): StatusRow {
     services: [...new Set([...own, ...inits, ...proxies, ...members].map((c) => c.service))],
     problems,
   };
-}
-
-/** Whether a running member is in its pod's current namespace (see `detachedMembers`). */
-function isInPod(member: ContainerInfo, pod: ContainerInfo): boolean {
-  if (member.networkMode !== `container:${pod.id}` || pod.state !== 'running') return false;
-  return (member.startedAt?.getTime() ?? 0) >= (pod.startedAt?.getTime() ?? 0);
 }
 
 function isReady(container: ContainerInfo): boolean {

@@ -256,9 +256,9 @@ async function ensureImages(model: MeshModel, images: string[], deps: UpDeps, no
  */
 async function removeDetachedPods(project: string, engine: DockerEngine, notice: (message: string) => void, signal: AbortSignal): Promise<void> {
   for (const view of podsOf(await engine.projectContainers(project, signal))) {
-    const problems = detachedMembers(view);
-    if (problems.length === 0) continue;
-    notice(`repairing ${view.app}: ${problems[0]}; recreating its pod`);
+    const [first] = detachedMembers(view);
+    if (!first) continue;
+    notice(`repairing ${view.app}: ${first.problem}; recreating its pod`);
     const members = [view.pod, view.init, view.proxy, view.appContainer].filter((member) => member !== undefined);
     await engine.removeContainers(members.map((member) => member.id), signal);
   }
