@@ -38,6 +38,10 @@ export type ErrorCode =
   | 'ML_HEALTH_TIMEOUT'
   | 'ML_INTERRUPTED'
   | 'ML_REMOVAL_FAILED'
+  | 'ML_PROJECT_NOT_RUNNING'
+  | 'ML_CONFIG_STORE'
+  | 'ML_NOT_FOUND'
+  | 'ML_VERIFY_MISMATCH'
   | 'ML_INTERNAL';
 
 export abstract class MeshLocalError extends Error {
@@ -258,6 +262,36 @@ export class InterruptedError extends MeshLocalError {
 /** `down` (or a rollback) could not remove something of the project; names what is left and why. */
 export class ProjectRemovalError extends MeshLocalError {
   readonly code = 'ML_REMOVAL_FAILED';
+  readonly exitCode = ExitCode.failure;
+}
+
+/** A command needs a running project's component (API server, pilot, gateway) that is not running. */
+export class ProjectNotRunningError extends MeshLocalError {
+  readonly code = 'ML_PROJECT_NOT_RUNNING';
+  readonly exitCode = ExitCode.failure;
+
+  constructor(project: string, missing: readonly string[]) {
+    super(`project ${project} has no running ${missing.join(', ')}`, {
+      hint: `start it with \`mesh-local up --project ${project}\`${missing.includes('gateway') ? ` and \`mesh-local bookinfo --project ${project}\`` : ''}`,
+    });
+  }
+}
+
+/** The config store (the API server) refused or failed a request; the message has its status and reason. */
+export class ConfigStoreError extends MeshLocalError {
+  readonly code = 'ML_CONFIG_STORE';
+  readonly exitCode = ExitCode.failure;
+}
+
+/** A named object (a route rule, a destination policy) does not exist. */
+export class NotFoundError extends MeshLocalError {
+  readonly code = 'ML_NOT_FOUND';
+  readonly exitCode = ExitCode.failure;
+}
+
+/** `verify --expect`: the observed traffic differs from the expectation; the message names each difference. */
+export class VerifyMismatchError extends MeshLocalError {
+  readonly code = 'ML_VERIFY_MISMATCH';
   readonly exitCode = ExitCode.failure;
 }
 
