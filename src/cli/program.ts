@@ -4,6 +4,9 @@ import { doctorPorts, formatDoctorReport, freeDiskBytes, portIsFree, readKernelM
 import { downCommand } from '../app/down.js';
 import { buildSandboxImages, formatImageTable, listImages } from '../app/images.js';
 import { logsCommand } from '../app/logs.js';
+import { requireEndpoints } from '../app/endpoints.js';
+import { mismatchError, parseExpectation, verify, VERIFY_DEFAULTS, VERIFY_LIMITS } from '../app/verify.js';
+import { formatVerifyReport, verifyProgress } from '../output/verify-report.js';
 import { loadSettings } from '../app/settings-source.js';
 import { formatStatusProblems, formatStatusTable, statusJson, statusRows } from '../app/status.js';
 import { stateDirOf, upCommand, type ImageChoice } from '../app/up.js';
@@ -267,6 +270,86 @@ ${EXIT_CODES_HELP}`,
       else if (rows.length === 0) context.console.err(`project ${project} has no containers\n`);
       else context.console.out(`${formatStatusTable(rows)}\n${formatStatusProblems(rows, project)}`);
     });
+
+  // `verify` (issue 9 §3): numbers are checked by commander, so a bad one exits 2 with the flag named.
+  const numberIn = (range: { min: number; max: number }, integer: boolean) => (value: string) => {
+    const number = (integer ? /^\d+$/ : /^\d+(?:\.\d+)?$/).test(value.trim()) ? Number(value) : Number.NaN;
+    if (!(number >= range.min && number <= range.max)) {
+      throw new InvalidArgumentError(`expected ${integer ? 'an integer' : 'a number'} from ${range.min} to ${range.max}`);
+    }
+    return number;
+  };
+  program
+    .command('verify')
+    .description("send requests to BookInfo's productpage through the gateway and show which reviews version answered")
+    .option('--requests <n>', `requests to send, ${VERIFY_LIMITS.requests.min} to ${VERIFY_LIMITS.requests.max}`, numberIn(VERIFY_LIMITS.requests, true), VERIFY_DEFAULTS.requests)
+    .option('--user <name>', 'sign in as this user first; its user cookie goes with every request')
+    .option('--concurrency <n>', `requests in flight at once, ${VERIFY_LIMITS.concurrency.min} to ${VERIFY_LIMITS.concurrency.max}`, numberIn(VERIFY_LIMITS.concurrency, true), VERIFY_DEFAULTS.concurrency)
+    .option('--expect <spec>', 'expected share per class, e.g. v1=50%,v3=50% or error=100%; exit 1 when the traffic differs')
+    .option('--tolerance <points>', 'allowed difference per class in percentage points, 0 to 100', numberIn(VERIFY_LIMITS.tolerancePoints, false), VERIFY_DEFAULTS.tolerancePoints)
+    .addOption(
+      new Option('--request-timeout <duration>', `deadline of each request, ${DURATION_RANGE.text}`)
+        .argParser(parseDuration)
+        .default(VERIFY_DEFAULTS.timeoutMs, `${VERIFY_DEFAULTS.timeoutMs / 1000}s`),
+    )
+    .option('--json', 'print the result as JSON on stdout (no progress line)')
+    .option('--project <name>', 'Compose project name (default mesh-local)')
+    .addHelpText(
+      'after',
+      `
+Each page is classified by what it shows: v1 (reviews without stars), v2 (black stars), v3 (red
+stars), reviews-error, ratings-error, details-error (the page's error texts), unrecognized (200
+but none of these), http-<status> (any other status), timeout, no-response. "error" is the sum of
+every class but v1, v2 and v3. With --expect, a class not named is expected at 0 %; name either
+error or specific error classes. Latency percentiles are nearest-rank.
+
+Examples:
+  mesh-local verify
+  mesh-local verify --requests 200 --expect v1=50%,v3=50%
+  mesh-local verify --user jason --expect v2=100%
+  mesh-local verify --user jason --requests 10 --expect ratings-error=100% --json
+${EXIT_CODES_HELP}`,
+    )
+    .action(
+      async (options: {
+        requests: number;
+        user?: string;
+        concurrency: number;
+        expect?: string;
+        tolerance: number;
+        requestTimeout: number;
+        json?: boolean;
+        project?: string;
+      }) => {
+        const expectation = options.expect === undefined ? undefined : parseExpectation(options.expect);
+        const project = await projectName(options.project);
+        const { gateway } = await requireEndpoints(context.engine(), project, ['gateway'], context.signal);
+        const progress = options.json
+          ? undefined
+          : verifyProgress({ isTty: context.isTty ?? false, env: context.env, write: (text) => context.console.err(text) });
+        let result;
+        try {
+          result = await verify(
+            {
+              gatewayUrl: gateway,
+              requests: options.requests,
+              concurrency: options.concurrency,
+              timeoutMs: options.requestTimeout,
+              tolerancePoints: options.tolerance,
+              ...(options.user !== undefined ? { user: options.user } : {}),
+              ...(expectation ? { expect: expectation } : {}),
+            },
+            progress ? { onProgress: progress.update } : {},
+            context.signal,
+          );
+        } finally {
+          progress?.close();
+        }
+        context.console.out(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatVerifyReport(result));
+        const mismatch = mismatchError(result);
+        if (mismatch) throw mismatch;
+      },
+    );
 
   program
     .command('logs')

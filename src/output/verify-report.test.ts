@@ -31,7 +31,7 @@ describe('formatVerifyReport', () => {
         'timeout            1    0.5 %',
         'error (total)      4    2.0 %',
         '',
-        'latency ms: p50 12.3  p90 20.1  p99 35  (min 5.2, max 3001.4)',
+        'latency ms: p50 12.3  p90 20.1  p99 35.0  (min 5.2, max 3001.4)',
         'timeout: no complete answer within 3000 ms',
         '',
       ].join('\n'),

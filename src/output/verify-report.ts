@@ -27,7 +27,8 @@ export function formatVerifyReport(result: VerifyResult): string {
     lines.push(row.map((cell, column) => (column === 1 || column === 2 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join('  ').trimEnd());
   }
   const latency = result.latencyMs;
-  lines.push('', `latency ms: p50 ${latency.p50}  p90 ${latency.p90}  p99 ${latency.p99}  (min ${latency.min}, max ${latency.max})`);
+  const ms = (value: number) => value.toFixed(1);
+  lines.push('', `latency ms: p50 ${ms(latency.p50)}  p90 ${ms(latency.p90)}  p99 ${ms(latency.p99)}  (min ${ms(latency.min)}, max ${ms(latency.max)})`);
   for (const [name, message] of Object.entries(result.failures ?? {})) lines.push(`${name}: ${message}`);
   const expectation = result.expectation;
   if (expectation) {
