@@ -228,4 +228,11 @@ describe('summarize', () => {
     });
     expect(result.latencyMs).toEqual({ p50: 2, p90: 3, p99: 3, min: 1, max: 3 });
   });
+
+  it('takes the largest run the CLI allows', () => {
+    const samples = Array.from({ length: 100_000 }, (_, index) => ({ pageClass: 'v1' as const, latencyMs: 100_000 - index }));
+    const result = summarize(samples, { gatewayUrl: 'http://gw', tolerancePoints: 10 });
+    expect(result.latencyMs).toEqual({ p50: 50_000, p90: 90_000, p99: 99_000, min: 1, max: 100_000 });
+    expect(result.byClass.v1).toEqual({ count: 100_000, percent: 100 });
+  });
 });

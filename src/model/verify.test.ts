@@ -188,6 +188,7 @@ describe('nearestRank', () => {
     expect(nearestRank(values, 40)).toBe(20);
     expect(nearestRank(values, 50)).toBe(35);
     expect(nearestRank(values, 100)).toBe(50);
+    expect(nearestRank(values, 0)).toBe(15);
     expect(nearestRank([3, 1, 2], 50)).toBe(2);
   });
 

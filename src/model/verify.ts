@@ -164,7 +164,8 @@ export function compareWithExpectation(observedPercent: Record<string, number>, 
 
 /**
  * The nearest-rank percentile of `values` (any order): the smallest value such that at least p % of
- * the values are at or below it, i.e. sorted[ceil(p / 100 * n) - 1]. `p` in (0, 100]. NaN when empty.
+ * the values are at or below it, i.e. sorted[ceil(p / 100 * n) - 1]. `p` in [0, 100]; 0 gives the
+ * smallest value. NaN when empty.
  */
 export function nearestRank(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
