@@ -19,6 +19,7 @@ import { packageRoot } from '../common/package-root.js';
 import { IMAGE_SETS, type ImageSetName } from '../model/image-sets.js';
 import type { DockerEngine } from '../runtime/docker-engine.js';
 import { renderCommand, type Console } from '../app/render.js';
+import { OUTPUT_FORMATS, applyRules, deleteRules, formatApplied, formatDeleted, formatRule, formatRuleTable, getRule, listRules, parseKind, projectRouteDeps, type OutputFormat } from '../app/route.js';
 import { INJECTION_POLICIES, type InjectionPolicy } from '../compose/inject.js';
 import { IMAGE_KEYS } from '../model/images.js';
 import { supportedVersions, DEFAULT_ISTIO_VERSION } from '../model/istio-versions.js';
@@ -392,6 +393,101 @@ ${EXIT_CODES_HELP}`,
         { engine: context.engine(), console: context.console },
         context.signal,
       );
+    });
+
+  // `route` (issue 9 §1): istioctl create/replace/get/delete of Istio 0.6-0.8, against the project's API server.
+  const route = program
+    .command('route')
+    .description("store RouteRule and DestinationPolicy objects in the project's API server, as istioctl create/replace/get/delete did")
+    .addHelpText(
+      'after',
+      `
+Objects are config.istio.io/v1alpha2 RouteRule and DestinationPolicy documents, kept in the API
+server's namespace default (or --namespace); Pilot reads them from there. samples/bookinfo/rules/
+has the upstream BookInfo scenarios for each registry.
+
+Examples:
+  mesh-local route apply -f samples/bookinfo/rules/consul/all-v1.yaml
+  mesh-local route apply -f samples/bookinfo/rules/consul/reviews-test-v2.yaml -f my-policy.yaml
+  mesh-local route list
+  mesh-local route get reviews-default -o json
+  mesh-local route delete routerule/reviews-test-v2
+  mesh-local route delete --all
+${EXIT_CODES_HELP}`,
+    );
+  const routeCommand = (name: string, description: string) =>
+    route
+      .command(name)
+      .description(description)
+      .option('--project <name>', 'Compose project name (default mesh-local)')
+      .option('-n, --namespace <name>', 'namespace of the objects (default: the document\'s, else default)');
+  const routeDeps = async (project: string | undefined) => projectRouteDeps(context.engine(), await projectName(project), {}, context.signal);
+  const kindOption = () => new Option('--kind <kind>', 'routerule or destinationpolicy, when both kinds have the name').argParser(parseKind);
+
+  routeCommand('apply', 'create the objects of the files, or replace the ones that exist; all or nothing')
+    .option('-f, --file <file>', 'YAML file of RouteRule/DestinationPolicy documents; repeatable, at least one', collect, [])
+    .addHelpText(
+      'after',
+      `
+Every document of every file is checked first (fields, weights summing to 100, durations, header
+matches, and each destination and version label against the registry Pilot sees); one problem
+and nothing is stored. An object whose name exists is replaced with its resourceVersion. If the
+API server fails midway, what this apply wrote is put back. One line per object:
+  routerule/reviews-default created|configured|unchanged
+
+Examples:
+  mesh-local route apply -f samples/bookinfo/rules/eureka/reviews-50-v3.yaml
+  mesh-local route apply -f all-v1.yaml -f reviews-test-v2.yaml --project demo2
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (options: { file: string[]; project?: string; namespace?: string }) => {
+      const applied = await applyRules(
+        { files: options.file, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) },
+        await routeDeps(options.project),
+        context.signal,
+      );
+      context.console.out(formatApplied(applied));
+    });
+
+  routeCommand('list', 'show the RouteRules and DestinationPolicies of the namespace')
+    .option('--json', 'print JSON')
+    .addHelpText('after', `\nExamples:\n  mesh-local route list\n  mesh-local route list --json --namespace default\n${EXIT_CODES_HELP}`)
+    .action(async (options: { project?: string; namespace?: string; json?: boolean }) => {
+      const rules = await listRules(options.namespace !== undefined ? { namespace: options.namespace } : {}, await routeDeps(options.project), context.signal);
+      context.console.out(options.json ? `${JSON.stringify(rules, null, 2)}\n` : formatRuleTable(rules, options.namespace));
+    });
+
+  routeCommand('get', 'print one stored object as the API server keeps it')
+    .argument('<name>', 'its name, or kind/name as apply prints it (routerule/reviews-default)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('yaml'))
+    .addOption(kindOption())
+    .addHelpText('after', `\nExamples:\n  mesh-local route get reviews-default\n  mesh-local route get routerule/reviews-test-v2 -o json\n${EXIT_CODES_HELP}`)
+    .action(async (name: string, options: { project?: string; namespace?: string; output: OutputFormat; kind?: ReturnType<typeof parseKind> }) => {
+      const object = await getRule(
+        { name, ...(options.kind ? { kind: options.kind } : {}), ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) },
+        await routeDeps(options.project),
+        context.signal,
+      );
+      context.console.out(formatRule(object, options.output));
+    });
+
+  routeCommand('delete', 'delete one object by name, or all of the namespace with --all')
+    .argument('[name]', 'its name, or kind/name as apply prints it (routerule/reviews-default)')
+    .option('--all', 'every RouteRule and DestinationPolicy of the namespace (with --kind: of that kind)')
+    .addOption(kindOption())
+    .addHelpText('after', `\nExamples:\n  mesh-local route delete reviews-test-v2\n  mesh-local route delete --all\n${EXIT_CODES_HELP}`)
+    .action(async (name: string | undefined, options: { project?: string; namespace?: string; all?: boolean; kind?: ReturnType<typeof parseKind> }) => {
+      const deleted = await deleteRules(
+        {
+          ...(name !== undefined ? { name } : {}),
+          all: options.all ?? false,
+          ...(options.kind ? { kind: options.kind } : {}),
+          ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+        },
+        await routeDeps(options.project),
+        context.signal,
+      );
+      context.console.out(formatDeleted(deleted, options.namespace));
     });
 
   addMeshOptions(program.command('doctor').description('check the host: engine, Compose, kernel modules, host ports, disk'))
