@@ -334,6 +334,32 @@ for (const registry of ['consul', 'eureka'] as const) {
       expect((await getRule({ name: 'reviews-default' }, mesh.deps)).spec).toEqual(reviews([['v3', 100]]));
     });
 
+    it('says what it could not put back when someone else changed it in the meantime', async () => {
+      const original = await ruleFile(routeRule('reviews-default', reviews([['v1', 100]])));
+      await applyRules({ files: [original] }, mesh.deps);
+      const other = new HttpConfigStore(mesh.apiserver.url);
+      // Another writer changes reviews-default after this apply replaced it, before the failing create.
+      const racing: ConfigStore = Object.assign(Object.create(mesh.deps.store) as ConfigStore, {
+        create: async (...args: Parameters<ConfigStore['create']>) => {
+          const current = (await other.get('RouteRule', 'default', 'reviews-default'))!;
+          await other.replace({ ...current, spec: reviews([['v3', 100]]) }, 'default');
+          return mesh.deps.store.create(...args);
+        },
+      });
+      const file = await ruleFile(
+        routeRule('reviews-default', reviews([['v2', 100]])),
+        routeRule('ratings-default', { destination: { service: host(registry, 'ratings') } }, { namespace: 'nowhere' }),
+      );
+      const error = await thrown(applyRules({ files: [file] }, { ...mesh.deps, store: racing }));
+      expect(error).toBeInstanceOf(ConfigStoreError);
+      expect((error as Error).message).toMatch(
+        /namespaces "nowhere" not found\nputting back what this apply had written also failed, so some of it is still stored:\n {2}- routerule\/reviews-default \(replaced\): .*409 Conflict/,
+      );
+      expect((error as ConfigStoreError).hint).toBe('see what is stored with `mesh-local route list`');
+      // The other writer's change stands.
+      expect((await getRule({ name: 'reviews-default' }, mesh.deps)).spec).toEqual(reviews([['v3', 100]]));
+    });
+
     it('uses --namespace, and refuses a document naming another namespace', async () => {
       const file = await ruleFile(routeRule('reviews-default', reviews([['v1', 100]]), { namespace: 'kube-public' }));
       const error = (await thrown(applyRules({ files: [file], namespace: 'default' }, mesh.deps))) as RuleValidationError;
