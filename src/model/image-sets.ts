@@ -241,8 +241,9 @@ export const SANDBOX_IMAGES: readonly SandboxImage[] = [
     ({ version, upstream }): SandboxImage => ({
       reference: `mesh-local/proxy:${version.version}-sandbox`,
       standsInFor: upstream,
-      nature: 'real',
-      description: "Debian's nginx in Envoy's place, started by a pilot-agent stand-in: forwards by Host, logs every request",
+      nature: 'stand-in',
+      description:
+        "pilot-agent stand-in running mesh-local's Envoy stand-in (TypeScript, not Envoy): polls pilot's v1 discovery API, applies routes, weights, faults, timeouts, retries; logs every request",
       tools: RUNTIME_TOOLS,
       build: { kind: 'dockerfile', dir: 'images/sandbox/proxy', from: 'node-runtime' },
     }),
