@@ -8,13 +8,16 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ISTIO_VERSIONS } from '../../src/model/istio-versions.js';
 import { Router, listen, sendJson, sendText, type RunningServer } from '../common/server.js';
+import { serviceNode } from '../common/envoy-v1.js';
 import { MemoryStore } from './apiserver-store.js';
 import { start as startApiServer, type RunningApiServer } from './apiserver.js';
+import { start as startConsul, type RunningConsul } from './consul.js';
 import { pilotApiSuite, type PilotSuiteTarget } from './pilot-suite.js';
 import { compileSandboxProgram } from '../../test/support/sandbox-program.js';
 import { parseUpstreamCommandLine } from '../common/upstream-cli.js';
 import {
   PILOT_DISCOVERY,
+  Refreshing,
   consulLabels,
   crdObject,
   optionsFromCommandLine,
@@ -420,5 +423,190 @@ describe('pilot stand-in with an unreachable registry', () => {
       await pilot.close();
       await api.close();
     }
+  });
+});
+
+// ---- rule changes through the API server reach the discovery answers -------------------------
+
+describe('pilot stand-in with the API server and Consul stand-ins: route rules', () => {
+  let api: RunningApiServer;
+  let consul: RunningConsul;
+  let pilot: RunningPilot;
+  const productpage = serviceNode('Consul', '10.1.0.10');
+  const routesUrl = () => `${pilot.url}/v1/routes/9080/productpage/${encodeURIComponent(productpage)}`;
+  const rulesUrl = () => `${api.url}/apis/config.istio.io/v1alpha2/namespaces/default/routerules`;
+
+  const register = async (body: Record<string, unknown>) => {
+    const response = await fetch(`${consul.url}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify(body) });
+    expect(response.status).toBe(200);
+  };
+  const reviewsRoutes = async () => {
+    const response = await fetch(routesUrl());
+    expect(response.status).toBe(200);
+    const config = (await response.json()) as { virtual_hosts: Array<{ name: string; domains: string[]; routes: any[] }> };
+    return config.virtual_hosts.find((host) => host.name === 'reviews.service.consul|http')!.routes;
+  };
+  /** Polls every 50 ms until `check` holds; returns how long it took. Fails after `deadlineMs`. */
+  const within = async (deadlineMs: number, check: () => Promise<boolean>): Promise<number> => {
+    const started = Date.now();
+    while (!(await check())) {
+      if (Date.now() - started > deadlineMs) throw new Error(`not within ${deadlineMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return Date.now() - started;
+  };
+
+  beforeAll(async () => {
+    api = await startApiServer({ port: 0, host: '127.0.0.1', store: new MemoryStore() });
+    consul = await startConsul({ port: 0, host: '127.0.0.1', nodeName: 'consul', address: '10.1.0.2' });
+    await register({ ID: 'productpage-v1', Name: 'productpage', Address: '10.1.0.10', Port: 9080, Tags: ['version|v1'] });
+    for (const [version, ip] of [['v1', '10.1.0.21'], ['v2', '10.1.0.22'], ['v3', '10.1.0.23']] as const) {
+      await register({ ID: `reviews-${version}`, Name: 'reviews', Address: ip, Port: 9080, Tags: [`version|${version}`] });
+    }
+    pilot = await start({
+      port: 0,
+      host: '127.0.0.1',
+      kubeApi: api.url,
+      registry: 'consul',
+      consulUrl: consul.url,
+      crds: ISTIO_VERSIONS[0]!.pilot.crds,
+    });
+  });
+  afterAll(async () => {
+    await pilot?.close();
+    await consul?.close();
+    await api?.close();
+  });
+
+  it('routes reviews:9080 round robin over all instances while no rule exists', async () => {
+    const response = await fetch(routesUrl());
+    const config = (await response.json()) as { virtual_hosts: Array<{ name: string; domains: string[] }> };
+    expect(config.virtual_hosts.find((host) => host.domains.includes('reviews:9080'))?.name).toBe('reviews.service.consul|http');
+    expect(await reviewsRoutes()).toEqual([
+      { prefix: '/', cluster: 'out.reviews.service.consul|http', timeout_ms: 0, decorator: { operation: 'default-route' } },
+    ]);
+    const sds = await fetch(`${pilot.url}/v1/registration/${encodeURIComponent('reviews.service.consul|http|version=v3')}`);
+    expect(await sds.json()).toEqual({ hosts: [{ ip_address: '10.1.0.23', port: 9080, tags: { version: 'v3' } }] });
+  });
+
+  it('shows a RouteRule created through the API server within 1 s, a replaced one too, and drops it within 1 s of its deletion', async () => {
+    const rule = (versions: string[]) => ({
+      apiVersion: 'config.istio.io/v1alpha2',
+      kind: 'RouteRule',
+      metadata: { name: 'reviews-default' },
+      spec: {
+        destination: { service: 'reviews.service.consul' },
+        precedence: 1,
+        route: versions.map((version) => ({ labels: { version }, weight: 100 / versions.length })),
+      },
+    });
+    const created = await fetch(rulesUrl(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule(['v3'])) });
+    expect(created.status).toBe(201);
+    await within(1000, async () => (await reviewsRoutes())[0]?.cluster === 'out.reviews.service.consul|http|version=v3');
+    expect(await reviewsRoutes()).toEqual([
+      { prefix: '/', cluster: 'out.reviews.service.consul|http|version=v3', timeout_ms: 0, decorator: { operation: 'reviews-default' } },
+    ]);
+    const clusters = (await (await fetch(`${pilot.url}/v1/clusters/productpage/${encodeURIComponent(productpage)}`)).json()) as { clusters: Array<{ name: string }> };
+    expect(clusters.clusters.map((cluster) => cluster.name)).toContain('out.reviews.service.consul|http|version=v3');
+
+    const current = (await (await fetch(`${rulesUrl()}/reviews-default`)).json()) as { metadata: { resourceVersion: string } };
+    const replacement = rule(['v1', 'v3']);
+    const replaced = await fetch(`${rulesUrl()}/reviews-default`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...replacement, metadata: { ...replacement.metadata, resourceVersion: current.metadata.resourceVersion } }),
+    });
+    expect(replaced.status).toBe(200);
+    await within(1000, async () => (await reviewsRoutes())[0]?.weighted_clusters !== undefined);
+    expect((await reviewsRoutes())[0].weighted_clusters).toEqual({
+      clusters: [
+        { name: 'out.reviews.service.consul|http|version=v1', weight: 50 },
+        { name: 'out.reviews.service.consul|http|version=v3', weight: 50 },
+      ],
+    });
+
+    expect((await fetch(`${rulesUrl()}/reviews-default`, { method: 'DELETE' })).status).toBe(200);
+    await within(1000, async () => (await reviewsRoutes())[0]?.decorator?.operation === 'default-route');
+    expect(await reviewsRoutes()).toHaveLength(1);
+  });
+
+  it('adds a fault filter to the outbound listener for a fault rule, and ignores a stored rule that does not validate', async () => {
+    const post = (body: unknown) => fetch(rulesUrl(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // The API server stand-in stores any spec, as kube-apiserver did for CRDs; pilot validates.
+    expect(
+      (
+        await post({
+          apiVersion: 'config.istio.io/v1alpha2',
+          kind: 'RouteRule',
+          metadata: { name: 'bad-weights' },
+          spec: { destination: { service: 'reviews.service.consul' }, route: [{ labels: { version: 'v1' }, weight: 70 }] },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await post({
+          apiVersion: 'config.istio.io/v1alpha2',
+          kind: 'RouteRule',
+          metadata: { name: 'reviews-abort' },
+          spec: {
+            destination: { service: 'reviews.service.consul' },
+            route: [{ labels: { version: 'v2' } }],
+            httpFault: { abort: { percent: 100, httpStatus: 500 } },
+          },
+        })
+      ).status,
+    ).toBe(201);
+    const listenersUrl = `${pilot.url}/v1/listeners/productpage/${encodeURIComponent(productpage)}`;
+    const faults = async () => {
+      const body = (await (await fetch(listenersUrl)).json()) as { listeners: Array<{ address: string; filters: any[] }> };
+      const outbound = body.listeners.find((listener) => listener.address === 'tcp://0.0.0.0:9080')!;
+      return (outbound.filters[0].config.filters as Array<{ name: string; config: any }>).filter((filter) => filter.name === 'fault');
+    };
+    await within(1000, async () => (await faults()).length === 1);
+    expect(await faults()).toEqual([
+      { type: 'decoder', name: 'fault', config: { abort: { abort_percent: 100, http_status: 500 }, upstream_cluster: 'out.reviews.service.consul|http|version=v2' } },
+    ]);
+    expect((await reviewsRoutes()).map((route) => route.decorator.operation)).toEqual(['reviews-abort']);
+    for (const name of ['bad-weights', 'reviews-abort']) await fetch(`${rulesUrl()}/${name}`, { method: 'DELETE' });
+  });
+
+  it('answers 503 for a route config name that is not a port', async () => {
+    const response = await fetch(`${pilot.url}/v1/routes/reviews/productpage/${encodeURIComponent(productpage)}`);
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { error: string }).error).toMatch(/^RDS strconv\.Atoi/);
+  });
+});
+
+describe('Refreshing', () => {
+  it('reuses a value younger than its maximum age, shares one load, and keeps the last value when a load fails', async () => {
+    let loads = 0;
+    let fail = false;
+    const stale: unknown[] = [];
+    const value = new Refreshing(
+      async () => {
+        loads++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (fail) throw new Error('down');
+        return loads;
+      },
+      100,
+      (error) => stale.push(error),
+    );
+    expect(await Promise.all([value.get(), value.get(), value.get()])).toEqual([1, 1, 1]);
+    expect(await value.get()).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 110));
+    expect(await value.get()).toBe(2);
+    fail = true;
+    await new Promise((resolve) => setTimeout(resolve, 110));
+    expect(await value.get()).toBe(2);
+    expect(stale).toHaveLength(1);
+  });
+
+  it('throws when the first load fails', async () => {
+    const value = new Refreshing(async () => {
+      throw new Error('never up');
+    }, 100);
+    await expect(value.get()).rejects.toThrow('never up');
   });
 });

@@ -1,15 +1,20 @@
 /**
  * STAND-IN for Istio's pilot-discovery (mesh-local sandbox). The real docker.io/istio/pilot images
- * cannot be pulled here. This program keeps the two behaviours the stack's ordering and health
- * checks depend on, and one read-only discovery surface:
+ * cannot be pulled here. This program keeps the behaviours the stack's ordering and health checks
+ * depend on, and serves the Envoy v1 REST discovery API the 0.6-0.8 sidecars polled:
  *
  *  - at start it registers its CustomResourceDefinitions with the API server, and, like the real
  *    pilot, EXITS NON-ZERO when the API server cannot be reached (no retry: Compose restarts it);
- *  - `GET /v1/registration` and `/v1/registration/:serviceKey` list what the Consul or Eureka
+ *  - `GET /v1/registration` and `/v1/registration/:serviceKey` (SDS) list what the Consul or Eureka
  *    registry holds, converted the way pilot's 0.x registry adapters convert it;
+ *  - `GET /v1/clusters/:cluster/:node` (CDS), `/v1/routes/:route/:cluster/:node` (RDS) and
+ *    `/v1/listeners/:cluster/:node` (LDS) answer what pilot 0.8.0's v1 path computed for a sidecar
+ *    from the registry's instances and the RouteRules and DestinationPolicies in the API server
+ *    (all namespaces); the computation is in pilot-v1.ts. Instances and rules are read again when
+ *    older than 500 ms, so a rule change shows in the next answer after that;
  *  - `GET /ready` answers 200 once the CRDs are registered.
  *
- * It serves no xDS (`/v1/clusters`, `/v1/routes`, `/v1/listeners`, gRPC): no Envoy configuration.
+ * Not served: gRPC (Envoy v2 xDS), ingress and router nodes, TCP listeners.
  *
  * Command line: upstream's `pilot-discovery discovery ...`, parsed with the flag set of the pilot
  * version the image stands in for (an unknown flag is refused as the real binary refuses it);
@@ -20,6 +25,21 @@ import { ISTIO_VERSIONS } from '../../src/model/istio-versions.js';
 import { kubeconfigServer } from '../common/kubeconfig.js';
 import { HttpError, Router, listen, sendJson, sendText, type RunningServer, standinHandler } from '../common/server.js';
 import { runUpstreamProgram, type UpstreamCommandLine } from '../common/upstream-cli.js';
+import {
+  RouteConfigNameError,
+  ServiceNodeError,
+  clusters,
+  listeners,
+  parseProtocol,
+  proxyNode,
+  readStoredConfigs,
+  routes,
+  type DestinationPolicyConfig,
+  type MeshView,
+  type ProxyNode,
+  type RouteRuleConfig,
+  type ServiceInstance,
+} from './pilot-v1.js';
 
 export type RegistryKind = 'consul' | 'eureka';
 
@@ -36,6 +56,11 @@ export interface PilotOptions {
   monitoringPort?: number;
   /** Per-request timeout towards the API server and the registry. */
   timeoutMs?: number;
+  /**
+   * How old the registry's instances and the API server's rules may be when a discovery answer is
+   * computed (default 500 ms): a rule change shows within this plus one fetch.
+   */
+  refreshMs?: number;
 }
 
 export interface RunningPilot extends RunningServer {
@@ -142,14 +167,7 @@ export async function registerCrds(kubeApi: string, specs: CrdSpec[], timeoutMs 
 
 // ---- registries -----------------------------------------------------------------------------
 
-export interface ServiceInstance {
-  /** The service hostname: `<name>.service.consul` (Consul) or the instance hostName (Eureka). */
-  hostname: string;
-  portName: string;
-  address: string;
-  port: number;
-  labels: Record<string, string>;
-}
+export type { ServiceInstance } from './pilot-v1.js';
 
 async function getJson<T>(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<T> {
   let response: Response;
@@ -189,7 +207,8 @@ export function consulLabels(tags: string[] | null | undefined): Record<string, 
 /**
  * Pilot's Consul adapter (0.2-0.8): every service from `/v1/catalog/services`, its instances from
  * `/v1/catalog/service/<name>`; the address is ServiceAddress, else the node's; the port name is
- * NodeMeta `protocol`, which registrator never sets, so `http`.
+ * NodeMeta `protocol`, which registrator never sets, so `http`; the protocol is parsed from the
+ * port name, TCP when it names none (consul/conversion.go@0.8.0 convertPort, convertProtocol).
  */
 export async function consulInstances(consulUrl: string, timeoutMs: number): Promise<ServiceInstance[]> {
   const base = consulUrl.replace(/\/$/, '');
@@ -198,9 +217,11 @@ export async function consulInstances(consulUrl: string, timeoutMs: number): Pro
   for (const name of Object.keys(services).sort()) {
     const entries = await getJson<ConsulCatalogEntry[]>(`${base}/v1/catalog/service/${encodeURIComponent(name)}`, timeoutMs);
     for (const entry of entries) {
+      const portName = entry.NodeMeta?.protocol || 'http';
       out.push({
         hostname: `${name}.service.consul`,
-        portName: entry.NodeMeta?.protocol || 'http',
+        portName,
+        protocol: parseProtocol(portName) ?? 'TCP',
         address: entry.ServiceAddress || entry.Address || '',
         port: entry.ServicePort,
         labels: consulLabels(entry.ServiceTags),
@@ -234,7 +255,8 @@ function asList<T>(value: T | T[] | undefined | null): T[] {
 /**
  * Pilot's Eureka adapter (0.3-0.8): `GET <url>/eureka/v2/apps`; only instances with status UP;
  * hostname = instance hostName; ports `port` and `securePort` where enabled, each named by its
- * number; labels = metadata without `istio.protocol` and `@class`; address = ipAddr.
+ * number; labels = metadata without `istio.protocol` and `@class`; address = ipAddr; the protocol
+ * is metadata `istio.protocol`, TCP when missing or unknown (eureka/conversion.go@0.8.0).
  */
 export async function eurekaInstances(eurekaUrl: string, timeoutMs: number): Promise<ServiceInstance[]> {
   const answer = await getJson<{ applications?: { application?: unknown } }>(
@@ -246,6 +268,7 @@ export async function eurekaInstances(eurekaUrl: string, timeoutMs: number): Pro
     for (const instance of asList(application.instance as EurekaInstance | EurekaInstance[] | undefined)) {
       if (instance.status !== 'UP' || !instance.hostName || !instance.ipAddr) continue;
       const labels: Record<string, string> = {};
+      const protocol = parseProtocol(String(instance.metadata?.['istio.protocol'] ?? '')) ?? 'TCP';
       for (const [key, value] of Object.entries(instance.metadata ?? {})) {
         if (key === 'istio.protocol' || key === '@class') continue;
         labels[key] = String(value);
@@ -254,7 +277,7 @@ export async function eurekaInstances(eurekaUrl: string, timeoutMs: number): Pro
         if (!port || String(port['@enabled']) !== 'true') continue;
         const number = Number(port.$);
         if (!Number.isInteger(number) || number <= 0) continue;
-        out.push({ hostname: instance.hostName, portName: String(number), address: instance.ipAddr, port: number, labels });
+        out.push({ hostname: instance.hostName, portName: String(number), address: instance.ipAddr, port: number, labels, protocol });
       }
     }
   }
@@ -314,24 +337,140 @@ export function parseServiceKey(key: string): { hostname: string; ports: string[
   };
 }
 
+// ---- route rules and destination policies from the API server -------------------------------
+
+/** Where pilot's CRD client lists a kind across all namespaces (kube-apiserver REST). */
+function configListUrl(kubeApi: string, plural: 'routerules' | 'destinationpolicies'): string {
+  return `${kubeApi.replace(/\/$/, '')}/apis/config.istio.io/v1alpha2/${plural}`;
+}
+
+async function listConfigItems(kubeApi: string, plural: 'routerules' | 'destinationpolicies', timeoutMs: number): Promise<unknown[]> {
+  const url = configListUrl(kubeApi, plural);
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    throw new HttpError(503, `the API server at ${kubeApi} did not answer the list of ${plural}: ${describe(error)}`);
+  }
+  // The CRD is not registered (a version without it): nothing of that kind exists.
+  if (response.status === 404) return [];
+  if (!response.ok) throw new HttpError(503, `the API server answered the list of ${plural} with HTTP ${response.status}`);
+  const body = (await response.json().catch(() => undefined)) as { items?: unknown } | undefined;
+  if (!body || !Array.isArray(body.items)) throw new HttpError(503, `the API server's list of ${plural} has no items`);
+  return body.items;
+}
+
+/**
+ * A value fetched on demand and reused while younger than `maxAgeMs` (counted from the start of its
+ * fetch, so a change made before a fetch started is in every answer given after it). Concurrent
+ * readers share one fetch. A failed fetch keeps serving the last value, as pilot's caches keep
+ * their last state; with no value yet it throws.
+ */
+export class Refreshing<T> {
+  private value: { data: T; startedAt: number } | undefined;
+  private pending: Promise<T> | undefined;
+
+  constructor(
+    private readonly load: () => Promise<T>,
+    private readonly maxAgeMs: number,
+    private readonly onStale: (error: unknown) => void = () => {},
+  ) {}
+
+  get(): Promise<T> {
+    if (this.value && Date.now() - this.value.startedAt < this.maxAgeMs) return Promise.resolve(this.value.data);
+    this.pending ??= this.refresh().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  private async refresh(): Promise<T> {
+    const startedAt = Date.now();
+    try {
+      const data = await this.load();
+      this.value = { data, startedAt };
+      return data;
+    } catch (error) {
+      if (!this.value) throw error;
+      this.onStale(error);
+      return this.value.data;
+    }
+  }
+}
+
 // ---- server ---------------------------------------------------------------------------------
+
+type DiscoveryKind = 'cds' | 'rds' | 'lds';
 
 export async function start(options: PilotOptions): Promise<RunningPilot> {
   const timeoutMs = options.timeoutMs ?? 5000;
+  const refreshMs = options.refreshMs ?? 500;
   if (options.registry !== 'consul' && options.registry !== 'eureka') {
     throw new Error(`the registry must be consul or eureka, got '${String(options.registry)}'`);
   }
   const specs = options.crds.filter((entry) => entry.trim() !== '').map(parseCrdName);
   if (specs.length === 0) throw new Error('no CRDs to register');
 
-  const instances = () =>
-    options.registry === 'consul'
-      ? consulInstances(options.consulUrl ?? 'http://consul:8500', timeoutMs)
-      : eurekaInstances(options.eurekaUrl ?? 'http://eureka:8080', timeoutMs);
+  // Logs a repeated failure once, until it changes.
+  const logOnce = (() => {
+    const last = new Map<string, string>();
+    return (topic: string, message: string) => {
+      if (last.get(topic) === message) return;
+      last.set(topic, message);
+      console.error(`pilot-discovery stand-in: ${message}`);
+    };
+  })();
+
+  const registry = new Refreshing<ServiceInstance[]>(
+    () =>
+      options.registry === 'consul'
+        ? consulInstances(options.consulUrl ?? 'http://consul:8500', timeoutMs)
+        : eurekaInstances(options.eurekaUrl ?? 'http://eureka:8080', timeoutMs),
+    refreshMs,
+    (error) => logOnce('registry', `serving the last instances read: ${describe(error)}`),
+  );
+
+  // Each invalid stored config is logged once per resourceVersion, as it is skipped.
+  const reported = new Set<string>();
+  const configs = new Refreshing<{ routeRules: RouteRuleConfig[]; destinationPolicies: DestinationPolicyConfig[] }>(
+    async () => {
+      const [rules, policies] = await Promise.all([
+        listConfigItems(options.kubeApi, 'routerules', timeoutMs),
+        listConfigItems(options.kubeApi, 'destinationpolicies', timeoutMs),
+      ]);
+      const read = readStoredConfigs([...rules, ...policies]);
+      for (const problem of read.problems) {
+        const key = `${problem.key}@${problem.resourceVersion ?? ''}:${problem.message}`;
+        if (reported.has(key)) continue;
+        reported.add(key);
+        console.error(`pilot-discovery stand-in: ignoring ${problem.key}: ${problem.message}`);
+      }
+      return { routeRules: read.routeRules, destinationPolicies: read.destinationPolicies };
+    },
+    refreshMs,
+    (error) => logOnce('config', `serving the last rules read: ${describe(error)}`),
+  );
+
+  const meshView = async (): Promise<MeshView> => {
+    const [instances, config] = await Promise.all([registry.get(), configs.get()]);
+    return { instances, ...config };
+  };
 
   let ready = false;
   let registrationRequests = 0;
+  const discoveryRequests: Record<DiscoveryKind, number> = { cds: 0, rds: 0, lds: 0 };
   const startedAt = Date.now();
+
+  // discovery.go@0.8.0 parseDiscoveryRequest: a node that does not parse is a 404.
+  const nodeFor = (kind: DiscoveryKind, raw: string): ProxyNode => {
+    discoveryRequests[kind]++;
+    try {
+      return proxyNode(raw);
+    } catch (error) {
+      if (error instanceof ServiceNodeError) throw new HttpError(404, `${kind.toUpperCase()} ${error.message}`);
+      throw error;
+    }
+  };
 
   const router = new Router();
   router.add('GET', '/ready', (_request, response) =>
@@ -339,12 +478,12 @@ export async function start(options: PilotOptions): Promise<RunningPilot> {
   );
   router.add('GET', '/v1/registration', async (_request, response) => {
     registrationRequests++;
-    sendJson(response, 200, toRegistrations(await instances()));
+    sendJson(response, 200, toRegistrations(await registry.get()));
   });
   router.add('GET', '/v1/registration/:key', async (_request, response, params) => {
     registrationRequests++;
     const wanted = parseServiceKey(params.key!);
-    const hosts = (await instances())
+    const hosts = (await registry.get())
       .filter((instance) => instance.hostname === wanted.hostname)
       .filter((instance) => wanted.ports.length === 0 || wanted.ports.includes(instance.portName))
       .filter(
@@ -353,6 +492,27 @@ export async function start(options: PilotOptions): Promise<RunningPilot> {
           wanted.labelSets.some((set) => Object.entries(set).every(([key, value]) => instance.labels[key] === value)),
       );
     sendJson(response, 200, { hosts: toRegistrations(hosts).flatMap((entry) => entry.hosts) });
+  });
+  // CDS, RDS, LDS: discovery.go@0.8.0 ListClusters, ListRoutes, ListListeners. The service cluster
+  // path segment is not used for sidecars, as upstream.
+  router.add('GET', '/v1/clusters/:cluster/:node', async (_request, response, params) => {
+    const node = nodeFor('cds', params.node!);
+    sendJson(response, 200, clusters(await meshView(), node));
+  });
+  router.add('GET', '/v1/routes/:route/:cluster/:node', async (_request, response, params) => {
+    const node = nodeFor('rds', params.node!);
+    const view = await meshView();
+    try {
+      sendJson(response, 200, routes(view, params.route!, node));
+    } catch (error) {
+      // Upstream answers any BuildRDSRoute error with 503.
+      if (error instanceof RouteConfigNameError) throw new HttpError(503, `RDS ${error.message}`);
+      throw error;
+    }
+  });
+  router.add('GET', '/v1/listeners/:cluster/:node', async (_request, response, params) => {
+    const node = nodeFor('lds', params.node!);
+    sendJson(response, 200, listeners(await meshView(), node));
   });
 
   const handler = standinHandler('pilot-discovery', router);
@@ -377,6 +537,11 @@ export async function start(options: PilotOptions): Promise<RunningPilot> {
           '# HELP pilot_standin_registration_requests_total Requests to /v1/registration the pilot stand-in answered.',
           '# TYPE pilot_standin_registration_requests_total counter',
           `pilot_standin_registration_requests_total ${registrationRequests}`,
+          '# HELP pilot_standin_discovery_requests_total Requests to /v1/clusters (cds), /v1/routes (rds) and /v1/listeners (lds).',
+          '# TYPE pilot_standin_discovery_requests_total counter',
+          ...(Object.keys(discoveryRequests) as DiscoveryKind[]).map(
+            (kind) => `pilot_standin_discovery_requests_total{type="${kind}"} ${discoveryRequests[kind]}`,
+          ),
           '# HELP pilot_standin_uptime_seconds Seconds since the pilot stand-in started.',
           '# TYPE pilot_standin_uptime_seconds gauge',
           `pilot_standin_uptime_seconds ${((Date.now() - startedAt) / 1000).toFixed(3)}`,
