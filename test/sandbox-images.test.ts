@@ -82,7 +82,7 @@ const REFUSALS: Array<{ what: string; image: string; entrypoint?: string[]; cmd:
   { what: 'consul agent, an unknown flag', image: 'mesh-local/consul-standin:sandbox', cmd: ['agent', '-no-such-flag'], message: /flag provided but not defined: -no-such-flag/ },
   { what: 'registrator, an unknown flag', image: 'mesh-local/consul-registrator:sandbox', cmd: ['-no-such-flag', 'consul://consul:8500'], message: 'flag provided but not defined: -no-such-flag' },
   { what: 'registrator, -resync in Go duration form', image: 'mesh-local/eureka-registrator:sandbox', cmd: ['-resync=5s', 'eureka://eureka:8080/eureka/v2'], message: /invalid value "5s" for flag -resync/ },
-  { what: 'pilot-agent 0.8.0, an unknown flag', image: 'mesh-local/proxy:0.8.0-sandbox', cmd: ['proxy', '--no-such-flag'], message: 'Error: unknown flag: --no-such-flag' },
+  { what: 'pilot-agent 0.8.0, an unknown flag', image: 'mesh-local/proxy-standin:0.8.0-sandbox', cmd: ['proxy', '--no-such-flag'], message: 'Error: unknown flag: --no-such-flag' },
   { what: "istio-iptables.sh 0.8.0, an option it lacks", image: 'mesh-local/proxy-init:0.8.0-sandbox', cmd: ['-z'], message: 'Invalid option: -z', exitCode: 1 },
   { what: "prepare_proxy.sh 0.6.0, 0.8's -m", image: 'mesh-local/proxy-init:0.6.0-sandbox', cmd: ['-p', '15001', '-u', '1337', '-m', 'REDIRECT'], message: 'Invalid option: -m', exitCode: 1 },
   { what: 'etcd (real), an unknown flag', image: 'mesh-local/etcd:sandbox', cmd: ['etcd', '--no-such-flag'], message: /flag provided but not defined: -no-such-flag/ },

@@ -53,14 +53,14 @@ describe('buildSandboxImages', () => {
     const order = sandboxBuildOrder().map((image) => image.reference);
     expect(builds.map((build) => build.tag)).toEqual(order);
     expect(order.indexOf('mesh-local/node-runtime:sandbox')).toBeLessThan(order.indexOf('mesh-local/pilot-standin:0.8.0-sandbox'));
-    expect(order.indexOf('mesh-local/node-runtime:sandbox')).toBeLessThan(order.indexOf('mesh-local/proxy:0.8.0-sandbox'));
+    expect(order.indexOf('mesh-local/node-runtime:sandbox')).toBeLessThan(order.indexOf('mesh-local/proxy-standin:0.8.0-sandbox'));
     expect(builds[0]!.buildArgs).toEqual({ BASE: SANDBOX_BASE_IMAGE });
     expect(builds.find((build) => build.tag === 'mesh-local/etcd:sandbox')!.labels).toEqual({
       'dev.mesh-local.image-set': 'sandbox',
       'dev.mesh-local.nature': 'real',
       'dev.mesh-local.stands-in-for': 'quay.io/coreos/etcd:v3.2.18',
     });
-    expect(builds.find((build) => build.tag === 'mesh-local/proxy:0.6.0-sandbox')!.buildArgs).toEqual({ BASE: 'mesh-local/node-runtime:sandbox' });
+    expect(builds.find((build) => build.tag === 'mesh-local/proxy-standin:0.6.0-sandbox')!.buildArgs).toEqual({ BASE: 'mesh-local/node-runtime:sandbox' });
     expect(builds.find((build) => build.tag === 'mesh-local/proxy-init:0.6.0-sandbox')!.buildArgs).toEqual({
       BASE: SANDBOX_BASE_IMAGE,
       SCRIPT_PATH: '/usr/local/bin/prepare_proxy.sh',

@@ -6,7 +6,7 @@ import { ISTIO_VERSIONS, type IstioVersion } from './istio-versions.js';
  * Two image sets run the same Compose document: the same services, entrypoints, commands,
  * healthchecks and start order; only `image` differs. `upstream` is the real Istio, Consul and
  * Eureka images (pulled). `sandbox` is built locally from Debian's packages and mesh-local's own
- * code, because no container registry may be reachable: real etcd, iptables, nginx and
+ * code, because no container registry may be reachable: real etcd, iptables and
  * Prometheus, BookInfo in TypeScript, and stand-ins, clearly named `*-standin`, for what no
  * reachable source ships. Each sandbox image stands in for one upstream image: it has that
  * image's ENTRYPOINT and CMD (taken from `upstream/`'s facts when it is built) and a program at
@@ -239,7 +239,7 @@ export const SANDBOX_IMAGES: readonly SandboxImage[] = [
   ),
   ...ISTIO_REFERENCES('proxy').map(
     ({ version, upstream }): SandboxImage => ({
-      reference: `mesh-local/proxy:${version.version}-sandbox`,
+      reference: `mesh-local/proxy-standin:${version.version}-sandbox`,
       standsInFor: upstream,
       nature: 'stand-in',
       description:
