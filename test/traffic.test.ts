@@ -102,6 +102,13 @@ describe.each<RegistryKind>(['consul', 'eureka'])('route rules with %s (sandbox 
     await apply('reviews-test-v2');
     await sleep(TAKES_EFFECT_WITHIN_MS);
     await verify(20, ['--user', 'jason', '--expect', 'v2=100%']);
+    // The caller's sidecar logs the rule and the version it chose; the callee's logs the same request.
+    const caller = await cli(['logs', 'productpage-v1', '--sidecar', '--tail', '200']);
+    const chosen = caller.stdout.split('\n').filter((line) => / host=reviews:9080 .* route=reviews-test-v2 .*version=v2 flags=-/.test(line));
+    expect(chosen.length, caller.stdout.slice(-2000)).toBeGreaterThanOrEqual(20);
+    const requestId = / request_id=(\S+)/.exec(chosen.at(-1)!)![1]!;
+    const callee = await cli(['logs', 'reviews-v2', '--sidecar', '--tail', '200']);
+    expect(callee.stdout).toMatch(new RegExp(`direction=inbound .*path=/reviews/0 status=200 .*request_id=${requestId} `));
     const others = await verify(SPLIT_REQUESTS, ['--concurrency', '8', '--expect', 'v1=50%,v3=50%']);
     expect(count(others, 'v2')).toBe(0);
   });
