@@ -60,18 +60,19 @@ function addMeshOptions(command: Command, imageChoices: readonly string[] = IMAG
     .addOption(new Option('--istio-version <version>', `Istio version (default ${DEFAULT_ISTIO_VERSION})`).choices(supportedVersions()))
     .option('--addons <list>', `comma-separated addons: ${ADDONS.join(', ')}`)
     .option('--project <name>', 'Compose project name (default mesh-local)')
-    .option('--image <name=ref>', `override one image; repeatable; names: ${IMAGE_KEYS.join(', ')}`, collect, [])
+    .option('--image <name=ref>', `override one image; repeatable; names: ${IMAGE_KEYS.join(', ')}`, collect)
     .addOption(
       new Option('--images <set>', `image set: upstream (the real images), sandbox (built here)${imageChoices.includes('auto') ? ', auto (upstream when its registry answers)' : ''}`).choices(imageChoices),
     )
     .option('--image-mirror <prefix>', 'pull every image through this registry mirror, e.g. mirror.local:5000')
-    .option('--port <name=port>', `host port (0: any free port); repeatable; names: ${HOST_PORT_NAMES.join(', ')}`, collect, [])
+    .option('--port <name=port>', `host port (0: any free port); repeatable; names: ${HOST_PORT_NAMES.join(', ')}`, collect)
     .option('--host-address <ip>', 'address published ports bind to (default 127.0.0.1)')
     .option('--config <file>', 'config file (default ./mesh-local.yaml when present)');
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+/** A repeatable option's values; no default given to commander, so help shows none (`[]`). */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 interface MeshOptionValues {
@@ -79,9 +80,9 @@ interface MeshOptionValues {
   istioVersion?: string;
   addons?: string;
   project?: string;
-  image: string[];
+  image?: string[];
   imageMirror?: string;
-  port: string[];
+  port?: string[];
   hostAddress?: string;
   images?: string;
   config?: string;
@@ -95,9 +96,9 @@ function flagValues(options: MeshOptionValues): FlagValues & { config?: string }
   if (options.istioVersion !== undefined) flags.istioVersion = options.istioVersion;
   if (options.addons !== undefined) flags.addons = options.addons;
   if (options.project !== undefined) flags.project = options.project;
-  if (options.image.length > 0) flags.image = options.image;
+  if (options.image !== undefined) flags.image = options.image;
   if (options.imageMirror !== undefined) flags.imageMirror = options.imageMirror;
-  if (options.port.length > 0) flags.port = options.port;
+  if (options.port !== undefined) flags.port = options.port;
   if (options.hostAddress !== undefined) flags.hostAddress = options.hostAddress;
   if (options.images !== undefined && options.images !== 'auto') flags.imageSet = options.images;
   if (options.config !== undefined) flags.config = options.config;
@@ -425,7 +426,7 @@ ${EXIT_CODES_HELP}`,
   const kindOption = () => new Option('--kind <kind>', 'routerule or destinationpolicy, when both kinds have the name').argParser(parseKind);
 
   routeCommand('apply', 'create the objects of the files, or replace the ones that exist; all or nothing')
-    .option('-f, --file <file>', 'YAML file of RouteRule/DestinationPolicy documents; repeatable, at least one', collect, [])
+    .option('-f, --file <file>', 'YAML file of RouteRule/DestinationPolicy documents; repeatable, at least one', collect)
     .addHelpText(
       'after',
       `
@@ -440,9 +441,9 @@ Examples:
   mesh-local route apply -f all-v1.yaml -f reviews-test-v2.yaml --project demo2
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (options: { file: string[]; project?: string; namespace?: string }) => {
+    .action(async (options: { file?: string[]; project?: string; namespace?: string }) => {
       const applied = await applyRules(
-        { files: options.file, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) },
+        { files: options.file ?? [], ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) },
         await routeDeps(options.project),
         context.signal,
       );
