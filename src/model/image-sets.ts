@@ -163,7 +163,7 @@ export const SANDBOX_IMAGES: readonly SandboxImage[] = [
       'pilot',
       upstream,
       { '/usr/local/bin/pilot-discovery': program('pilot') },
-      "pilot-discovery stand-in: registers pilot's CRDs (exits when the API server is down) and serves /v1/registration",
+      "pilot-discovery stand-in: registers pilot's CRDs (exits when the API server is down) and serves /v1/registration and Envoy v1 discovery (clusters, routes, listeners) from the registry and the API server's route rules",
     ),
   ),
   ...ISTIO_REFERENCES('mixer').map(({ upstream }) =>
