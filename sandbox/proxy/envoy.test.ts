@@ -400,6 +400,26 @@ describe('the Envoy stand-in applies pilot\'s v1 configuration', () => {
     for (let i = 0; i < 4; i++) expect(versionOf(await out())).toBe('v1');
   });
 
+  it('a chunked body on DELETE reaches the upstream whole, streamed or kept for retries', async () => {
+    const chunkedDelete = () =>
+      new Promise<string>((resolve, reject) => {
+        const request = httpRequest(
+          { host: '127.0.0.1', port: proxy.port, method: 'DELETE', path: '/reviews/0', headers: { host: 'reviews:9080', 'transfer-encoding': 'chunked' }, agent: false },
+          (response) => {
+            let text = '';
+            response.on('data', (chunk) => (text += chunk));
+            response.on('end', () => resolve(`${response.statusCode} ${(JSON.parse(text) as { body: string }).body}`));
+          },
+        );
+        request.on('error', reject);
+        request.write('first half, ');
+        request.end('second half');
+      });
+    expect(await chunkedDelete()).toBe('200 first half, second half');
+    await apply(baseState([{ ...defaultRoute, retry_policy: { retry_on: '5xx', num_retries: 1 } }]));
+    expect(await chunkedDelete()).toBe('200 first half, second half');
+  });
+
   it('no healthy upstream: 503 (UH)', async () => {
     state = baseState();
     state.registrations[keyOf()] = [];

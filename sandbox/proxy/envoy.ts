@@ -405,6 +405,10 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
     const globalMs = route ? (route.timeout_ms > 0 ? route.timeout_ms : DEFAULT_ROUTE_TIMEOUT_MS) : 0;
     const body = await readBody(request, maxRetries > 0);
     const headers = forwardableHeaders(request.headers);
+    // Transfer-Encoding is hop-by-hop, so the framing is set here: without it Node sends a GET or
+    // DELETE body unframed, and the upstream reads it as the next request.
+    if (body.kind === 'buffer' && body.data.length > 0) headers['content-length'] = String(body.data.length);
+    if (body.kind === 'stream' && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
     for (const added of route?.request_headers_to_add ?? []) headers[added.key.toLowerCase()] = added.value;
     if (route?.host_rewrite) headers.host = route.host_rewrite;
     let path = request.url ?? '/';
