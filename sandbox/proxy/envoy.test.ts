@@ -17,7 +17,7 @@ import {
   type Listener,
   type SdsHost,
 } from '../common/envoy-v1.js';
-import { startEnvoyStandin, type RunningEnvoyStandin } from './envoy.js';
+import { pumpStream, startEnvoyStandin, type RunningEnvoyStandin } from './envoy.js';
 
 const OWN = '127.0.0.2';
 const SERVICE = 'reviews.service.consul';
@@ -535,6 +535,34 @@ describe('the Envoy stand-in before pilot answers', () => {
     } finally {
       await proxy.close();
       target.server.close();
+    }
+  });
+});
+
+describe('pumpStream', () => {
+  it('returns when the upstream request is destroyed while waiting for it to drain', async () => {
+    // An upstream that takes the request and never reads its body, so writes stop draining.
+    const { server, port } = await serve(() => undefined);
+    try {
+      const upstream = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false });
+      upstream.on('error', () => undefined);
+      let pulled = 0;
+      async function* endless(): AsyncIterable<Buffer> {
+        for (;;) {
+          pulled++;
+          yield Buffer.alloc(1024 * 1024, 'x');
+        }
+      }
+      const pumped = pumpStream(endless(), upstream);
+      await eventually(() => expect(upstream.writableNeedDrain).toBe(true));
+      const pulledBefore = pulled;
+      upstream.destroy();
+      const outcome = await Promise.race([pumped.then(() => 'returned'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2000))]);
+      expect(outcome).toBe('returned');
+      expect(pulled).toBe(pulledBefore);
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 });

@@ -697,12 +697,17 @@ async function readBody(request: IncomingMessage, forRetries: boolean): Promise<
   return { kind: 'stream', stream: rest() };
 }
 
-/** Writes a body stream into an upstream request, honouring back-pressure; ends it. */
-async function pumpStream(stream: AsyncIterable<Buffer>, upstream: ClientRequest): Promise<void> {
+/**
+ * Writes a body stream into an upstream request, honouring back-pressure; ends it. Stops when the
+ * upstream request is destroyed (leaving the loop destroys the downstream request too).
+ */
+export async function pumpStream(stream: AsyncIterable<Buffer>, upstream: ClientRequest): Promise<void> {
   try {
     for await (const chunk of stream) {
       if (upstream.destroyed) return;
-      if (!upstream.write(chunk)) await new Promise((resolve) => upstream.once('drain', resolve));
+      // 'close' too: a request destroyed while full never drains.
+      if (!upstream.write(chunk)) await firstOf(upstream, 'drain', 'close');
+      if (upstream.destroyed) return;
     }
     upstream.end();
   } catch {
@@ -726,4 +731,15 @@ function describe(snapshot: DiscoverySnapshot): string {
     `outbound ports ${outbound.length ? outbound.join(', ') : 'none'}; ${snapshot.clusters.length} clusters, ` +
     `${Object.keys(snapshot.routes).length} route configs, ${hosts} SDS hosts`
   );
+}
+
+/** Resolves at the first of `events` on `emitter`. */
+function firstOf(emitter: ClientRequest, ...events: string[]): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const event of events) emitter.off(event, done);
+      resolve();
+    };
+    for (const event of events) emitter.once(event, done);
+  });
 }
