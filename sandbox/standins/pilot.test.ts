@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ISTIO_VERSIONS } from '../../src/model/istio-versions.js';
 import { Router, listen, sendJson, sendText, type RunningServer } from '../common/server.js';
 import { serviceNode } from '../common/envoy-v1.js';
@@ -531,6 +531,7 @@ describe('pilot stand-in with the API server and Consul stand-ins: route rules',
   });
 
   it('adds a fault filter to the outbound listener for a fault rule, and ignores a stored rule that does not validate', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const post = (body: unknown) => fetch(rulesUrl(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     // The API server stand-in stores any spec, as kube-apiserver did for CRDs; pilot validates.
     expect(
@@ -568,6 +569,12 @@ describe('pilot stand-in with the API server and Consul stand-ins: route rules',
       { type: 'decoder', name: 'fault', config: { abort: { abort_percent: 100, http_status: 500 }, upstream_cluster: 'out.reviews.service.consul|http|version=v2' } },
     ]);
     expect((await reviewsRoutes()).map((route) => route.decorator.operation)).toEqual(['reviews-abort']);
+    // Rules are re-read every 500 ms; the invalid one is logged once, not on every read.
+    const started = Date.now();
+    while (Date.now() - started < 1200) await reviewsRoutes();
+    const ignored = errors.mock.calls.map((call) => String(call[0])).filter((line) => line.includes('ignoring default/bad-weights'));
+    errors.mockRestore();
+    expect(ignored).toHaveLength(1);
     for (const name of ['bad-weights', 'reviews-abort']) await fetch(`${rulesUrl()}/${name}`, { method: 'DELETE' });
   });
 

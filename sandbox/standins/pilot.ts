@@ -430,8 +430,9 @@ export async function start(options: PilotOptions): Promise<RunningPilot> {
     (error) => logOnce('registry', `serving the last instances read: ${describe(error)}`),
   );
 
-  // Each invalid stored config is logged once per resourceVersion, as it is skipped.
-  const reported = new Set<string>();
+  // Each invalid stored config is logged once per resourceVersion, as it is skipped; only the
+  // configs still invalid are remembered, so the set does not grow with every edit.
+  let reported = new Set<string>();
   const configs = new Refreshing<{ routeRules: RouteRuleConfig[]; destinationPolicies: DestinationPolicyConfig[] }>(
     async () => {
       const [rules, policies] = await Promise.all([
@@ -439,12 +440,13 @@ export async function start(options: PilotOptions): Promise<RunningPilot> {
         listConfigItems(options.kubeApi, 'destinationpolicies', timeoutMs),
       ]);
       const read = readStoredConfigs([...rules, ...policies]);
+      const current = new Set<string>();
       for (const problem of read.problems) {
         const key = `${problem.key}@${problem.resourceVersion ?? ''}:${problem.message}`;
-        if (reported.has(key)) continue;
-        reported.add(key);
-        console.error(`pilot-discovery stand-in: ignoring ${problem.key}: ${problem.message}`);
+        current.add(key);
+        if (!reported.has(key)) console.error(`pilot-discovery stand-in: ignoring ${problem.key}: ${problem.message}`);
       }
+      reported = current;
       return { routeRules: read.routeRules, destinationPolicies: read.destinationPolicies };
     },
     refreshMs,
