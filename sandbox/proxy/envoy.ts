@@ -38,7 +38,15 @@ import {
   type RequestFacts,
 } from './envoy-routes.js';
 
-/** Envoy v1's route timeout when the route gives none (`timeout_ms` 0 or absent). */
+/**
+ * The route timeout used when a route's `timeout_ms` is 0 (or absent). Pilot 0.8.0 always writes
+ * `timeout_ms` (resources.go `TimeoutMS int64 json:"timeout_ms"`, no omitempty) and writes 0 when
+ * no rule sets httpReqTimeout (route.go BuildHTTPRoute sets it only for a timeout > 0). Whether
+ * Envoy of that era read an explicit 0 as "no timeout" or as its default could not be confirmed
+ * here; 15 s is Envoy v1's documented
+ * default for an absent timeout_ms and the default Istio 0.8's docs state (routing/v1alpha1
+ * route_rule.proto HTTPTimeout.SimpleTimeoutPolicy.timeout: "Default 15s"), so 0 gets 15 s.
+ */
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 /** Envoy's retry back-off base: fully jittered, 25 ms doubled per retry. */
 const RETRY_BASE_MS = 25;
@@ -402,6 +410,7 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
     const retryOn = new Set((policy?.retry_on ?? '').split(',').map((token) => token.trim()).filter(Boolean));
     const maxRetries = policy ? (policy.num_retries ?? 1) : 0;
     const perTryMs = policy?.per_try_timeout_ms ?? 0;
+    // timeout_ms 0 (pilot's value when no rule sets one) -> 15 s; see DEFAULT_ROUTE_TIMEOUT_MS for why.
     const globalMs = route ? (route.timeout_ms > 0 ? route.timeout_ms : DEFAULT_ROUTE_TIMEOUT_MS) : 0;
     const body = await readBody(request, maxRetries > 0);
     const headers = forwardableHeaders(request.headers);
