@@ -4,8 +4,12 @@
  * API (LDS, CDS, RDS, SDS; JSON in ../common/envoy-v1.ts) every refresh_delay_ms and applies what
  * the sandbox needs of it to HTTP/1.1 traffic: virtual hosts and routes with header (cookie)
  * matches in order, weighted clusters, the fault filter (fixed delays, aborts, percentages), route
- * timeouts and retries, round robin over SDS hosts, and original-destination pass-through for
- * ports pilot has no listener for.
+ * timeouts and retries, round robin over SDS hosts.
+ *
+ * One deliberate difference from Envoy: a request to a port pilot has no listener for is passed
+ * through to its original destination (the Host header), so apps in the sandbox still reach
+ * services outside the mesh. Envoy under pilot 0.8 does not: the capture port's `virtual`
+ * listener has `filters: []` (config.go buildListeners @0.8.0), so Envoy closes such connections.
  *
  * Why not a real proxy from Debian: nginx-light (the sandbox's proxy before) cannot take fixed
  * delays, a per-request weighted pick combined with header matches and fault percentages, or
@@ -52,7 +56,7 @@ export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 const RETRY_BASE_MS = 25;
 /** Request bodies up to this size are kept for retries (Envoy buffers for retries too); larger ones stream once. */
 const RETRY_BUFFER_BYTES = 1024 * 1024;
-/** The name the access log gives pass-through traffic (after Envoy's cluster type `original_dst`). */
+/** The name the access log gives pass-through traffic (a stand-in addition, named after Envoy's cluster type `original_dst`). */
 export const PASSTHROUGH_CLUSTER = 'original_dst';
 /** Pass-through has no cluster to carry a connect_timeout_ms; pilot-agent's --connectTimeout default is 1 s, kept generous here for hosts outside. */
 const PASSTHROUGH_CONNECT_TIMEOUT_MS = 5000;
@@ -168,7 +172,8 @@ class ConnectTimeoutError extends Error {}
 /**
  * Starts the stand-in: the capture listener on `listenPort`, the admin server on
  * 127.0.0.1:`adminPort`, and the discovery poll (first round at once). Resolves when both servers
- * listen; pilot need not answer yet (inbound answers 503 and outbound passes through until it does).
+ * listen; pilot need not answer yet (inbound answers 503 and outbound passes through, a stand-in
+ * choice, until it does).
  * Rejects when a port cannot be bound.
  */
 export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<RunningEnvoyStandin> {
@@ -319,12 +324,17 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
     const port = portOfHost(entry.host);
     const listener = config.listeners.find((candidate) => candidate.address === `tcp://0.0.0.0:${port}`);
     if (!listener || !httpManagerOf(listener)) {
-      // Not a mesh port: Envoy's original_dst pass-through to where the app was going.
+      // Not a mesh port. Envoy under pilot 0.8 would close this connection (the virtual listener
+      // has no filters); the stand-in deliberately forwards it to where the app was going instead,
+      // so apps in the sandbox reach services outside the mesh.
       const key = `${hostnameOf(entry.host) || '-'}:${port}`;
       if (!passThroughPorts.has(key)) {
         passThroughPorts.add(key);
         if (passThroughPorts.size > 1000) passThroughPorts.clear();
-        say(`outbound to ${key}: pilot has no listener for port ${port}; passing through to the original destination`);
+        say(
+          `outbound to ${key}: pilot has no listener for port ${port}; passing through to the original destination ` +
+            `(a stand-in choice, unlike Envoy, which closes such connections: pilot's virtual listener has no filters)`,
+        );
       }
       entry.cluster = PASSTHROUGH_CLUSTER;
       if (!entry.host) {
@@ -394,7 +404,7 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
   /**
    * Envoy's router: picks a host, sends, retries per the route's retry_policy within the route
    * timeout (all attempts together), streams the answer back with x-envoy-upstream-service-time.
-   * `route` undefined: pass-through, no timeout, no retries.
+   * `route` undefined: the stand-in's pass-through (not Envoy behaviour), no timeout, no retries.
    */
   const forward = async (
     request: IncomingMessage,
