@@ -272,6 +272,21 @@ describe('the Envoy stand-in applies pilot\'s v1 configuration', () => {
     expect(seen).toEqual({ v1: 10, v2: 10, v3: 10 });
   });
 
+  it('forgets the round-robin position of a cluster pilot no longer lists', async () => {
+    const withCluster = () => {
+      const next = baseState([{ prefix: '/', cluster: 'out.rotating', timeout_ms: 0 }]);
+      const hosts = (['v1', 'v2', 'v3'] as const).map((version) => ({ url: `tcp://127.0.0.1:${versions[version]!.port}` }));
+      next.clusters.push({ name: 'out.rotating', connect_timeout_ms: 1000, type: 'static', lb_type: 'round_robin', hosts });
+      return next;
+    };
+    await apply(withCluster());
+    expect(versionOf(await out())).toBe('v1');
+    await apply(baseState());
+    await apply(withCluster());
+    // A new cluster of that name starts over; a kept position would answer v2.
+    expect(versionOf(await out())).toBe('v1');
+  });
+
   it('weighted 50/50 within tolerance over 400 requests, no v2', async () => {
     const weighted: HttpRoute = { prefix: '/', weighted_clusters: { clusters: [{ name: clusterOf('v1'), weight: 50 }, { name: clusterOf('v3'), weight: 50 }] }, timeout_ms: 0, decorator: { operation: 'reviews-50-v3' } };
     await apply(baseState([weighted]));

@@ -240,6 +240,10 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
     if (json !== snapshotJson) {
       snapshot = next;
       snapshotJson = json;
+      // Round-robin positions of clusters pilot no longer lists go, or the map grows with every
+      // cluster ever seen (version clusters come and go with rules).
+      const names = new Set(next.clusters.map((cluster) => cluster.name));
+      for (const name of counters.keys()) if (!names.has(name)) counters.delete(name);
       say(describe(next));
     }
     return true;
