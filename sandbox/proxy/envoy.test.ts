@@ -1,11 +1,12 @@
 /**
  * The Envoy stand-in against real local servers: an in-process HTTP server playing pilot's v1
  * discovery API (fixtures typed by ../common/envoy-v1.ts), backends on 127.0.0.1 standing for
- * reviews v1/v2/v3, and 127.0.0.2 as "this namespace's own address" (Linux routes 127/8 to lo), so
- * a connection to 127.0.0.2 is inbound and one to 127.0.0.1 outbound.
+ * reviews v1/v2/v3, and this host's first non-loopback IPv4 address as "this namespace's own
+ * address", so a connection to it is inbound and one to any 127/8 address outbound.
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   serviceNode,
@@ -19,7 +20,13 @@ import {
 } from '../common/envoy-v1.js';
 import { pumpStream, startEnvoyStandin, type RunningEnvoyStandin } from './envoy.js';
 
-const OWN = '127.0.0.2';
+const OWN = (() => {
+  const address = Object.values(networkInterfaces())
+    .flat()
+    .find((candidate) => candidate !== undefined && candidate.family === 'IPv4' && !candidate.internal);
+  if (!address) throw new Error('these tests need a non-loopback IPv4 address on this host (the inbound side)');
+  return address.address;
+})();
 const SERVICE = 'reviews.service.consul';
 const KEY = `${SERVICE}|http`;
 const keyOf = (version?: string) => (version ? `${KEY}|version=${version}` : KEY);
@@ -461,6 +468,8 @@ describe('the Envoy stand-in applies pilot\'s v1 configuration', () => {
   it('inbound: a connection to its own address goes to the app through the inbound listener', async () => {
     const answer = await send(OWN, proxy.port, 'reviews:9080', '/reviews/0', { 'x-request-id': 'inbound-1' });
     expect(versionOf(answer)).toBe('app');
+    // Any loopback address is the app's own outbound traffic, not only 127.0.0.1.
+    expect(versionOf(await send('127.0.0.2', proxy.port, 'reviews:9080'))).toMatch(/^v[123]$/);
     await eventually(() => expect(lineFor('inbound-1')).toMatch(new RegExp(`mesh-proxy cluster=reviews-v1 direction=inbound method=GET host=reviews:9080 path=/reviews/0 status=200 upstream=127\\.0\\.0\\.1:${app.port} request_id=inbound-1 duration=\\d+\\.\\d{3} route=inbound\\|9080 upstream_cluster=in\\.9080 version=- flags=-$`)));
   });
 

@@ -16,10 +16,11 @@
  * per-route retries from a discovery API; and Envoy is not packaged in Debian.
  *
  * Connections: everything the init step's iptables REDIRECT captures arrives on `listenPort`
- * (15001). REDIRECT keeps no original port, so the direction comes from the local address: one of
- * this namespace's own addresses -> inbound (to the app, through pilot's inbound listener
- * `tcp://<own ip>:<port>`); loopback -> outbound (redirected from the app's OUTPUT chain; the
- * port comes from the Host header, as Envoy's `tcp://0.0.0.0:<port>` listener would see it).
+ * (15001). REDIRECT keeps no original port, so the direction comes from the local address: any
+ * non-loopback local address -> inbound (REDIRECT rewrites the destination to the address of the
+ * interface the connection came in on; to the app through pilot's inbound listener
+ * `tcp://<ip>:<port>`); loopback -> outbound (redirected from the app's OUTPUT chain; the port
+ * comes from the Host header, as Envoy's `tcp://0.0.0.0:<port>` listener would see it).
  *
  * Sources: Envoy v1 docs (route table, fault filter, router filter: retries, timeouts, response
  * flags, x-envoy-upstream-service-time; 15 s default route timeout), istio/istio 0.8.0
@@ -72,7 +73,10 @@ export interface EnvoyStandinOptions {
   listenPort: number;
   /** Envoy's admin port (15000), on 127.0.0.1; 0 picks a free port. */
   adminPort: number;
-  /** This namespace's IPv4 addresses, asked on every connection (interfaces may come and go). */
+  /**
+   * This namespace's non-loopback IPv4 addresses, asked on every inbound connection (interfaces may
+   * come and go): a connection on an address pilot has no inbound listener for uses theirs.
+   */
   ownAddresses: () => string[];
   /** One line per call, without newline (stdout in the sidecar). */
   log: (line: string) => void;
@@ -142,6 +146,11 @@ export function accessLogLine(serviceCluster: string, entry: LogEntry, status: n
 /** Strips `::ffff:` from IPv4-mapped addresses. */
 function plainAddress(address: string | undefined): string {
   return (address ?? '').replace(/^::ffff:/, '');
+}
+
+/** 127/8 and ::1: a connection the app made to the redirect on this host (outbound). */
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1';
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'te', 'trailer', 'transfer-encoding']);
@@ -268,8 +277,7 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
   const handle = (request: IncomingMessage, response: ServerResponse): void => {
     count('http.downstream_rq_total');
     const local = plainAddress(request.socket.localAddress);
-    const own = ownAddresses();
-    const inbound = own.includes(local) || !local.startsWith('127.');
+    const inbound = !isLoopback(local);
     const host = request.headers.host ?? '';
     let requestId = request.headers['x-request-id'];
     if (typeof requestId !== 'string' || requestId === '') {
@@ -297,7 +305,7 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
       options.log(accessLogLine(options.serviceCluster, entry, status, performance.now(), new Date()));
     });
     const config = snapshot;
-    const work = inbound ? handleInbound(request, response, entry, local, own, config) : handleOutbound(request, response, entry, config);
+    const work = inbound ? handleInbound(request, response, entry, local, config) : handleOutbound(request, response, entry, config);
     work.catch((error: unknown) => {
       say(`internal error for ${entry.method} ${host}${entry.path}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
       if (!response.headersSent) sendLocal(response, 500, 'envoy stand-in internal error\n');
@@ -305,7 +313,7 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
     });
   };
 
-  const handleInbound = async (request: IncomingMessage, response: ServerResponse, entry: LogEntry, local: string, own: string[], config: DiscoverySnapshot): Promise<void> => {
+  const handleInbound = async (request: IncomingMessage, response: ServerResponse, entry: LogEntry, local: string, config: DiscoverySnapshot): Promise<void> => {
     const inboundListeners = (ip: (candidate: string) => boolean) =>
       config.listeners
         .map((listener) => ({ listener, address: parseTcpAddress(listener.address) }))
@@ -314,7 +322,10 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
     // Pilot writes inbound listeners for the node's address; a connection that came in on another
     // of this namespace's networks uses those too.
     let candidates = inboundListeners((ip) => ip === local);
-    if (candidates.length === 0) candidates = inboundListeners((ip) => own.includes(ip));
+    if (candidates.length === 0) {
+      const own = ownAddresses();
+      candidates = inboundListeners((ip) => own.includes(ip));
+    }
     if (candidates.length === 0) {
       sendLocal(response, 503, `mesh-local envoy stand-in for ${options.serviceCluster}: pilot lists no instance at this address (${local}) yet\n`);
       return;
