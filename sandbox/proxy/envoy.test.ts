@@ -564,6 +564,46 @@ describe('the Envoy stand-in before pilot answers', () => {
   });
 });
 
+describe('the Envoy stand-in\'s poll loop', () => {
+  it('survives a failure after a round was fetched (a throwing log): one line, no unhandled rejection, polling on', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    const pilot = await startPilot(() => ({ listeners: [], clusters: [staticCluster('out.somewhere', 1)], routes: {}, registrations: {} }));
+    const lines: string[] = [];
+    let thrown = false;
+    const proxy = await startEnvoyStandin({
+      discoveryAddress: `127.0.0.1:${pilot.port}`,
+      serviceCluster: 'reviews-v1',
+      node: NODE,
+      listenPort: 0,
+      adminPort: 0,
+      ownAddresses: () => [OWN],
+      log: (line) => {
+        // The first configuration line fails, as a broken stdout would.
+        if (!thrown && line.includes('configuration from pilot')) {
+          thrown = true;
+          throw new Error('stdout is gone');
+        }
+        lines.push(line);
+      },
+      pollIntervalMs: 20,
+    });
+    try {
+      await eventually(() => expect(proxy.rounds()).toBeGreaterThanOrEqual(3));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(thrown).toBe(true);
+      expect(rejections).toEqual([]);
+      expect(lines.filter((line) => line.includes('discovery round failed'))).toEqual([expect.stringContaining('polling on): stdout is gone')]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      await proxy.close();
+      pilot.server.closeAllConnections();
+      pilot.server.close();
+    }
+  });
+});
+
 describe('pumpStream', () => {
   it('returns when the upstream request is destroyed while waiting for it to drain', async () => {
     // An upstream that takes the request and never reads its body, so writes stop draining.

@@ -267,7 +267,25 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
   };
   const schedule = () => {
     if (closed) return;
-    timer = setTimeout(() => void refresh().finally(schedule), pollMs);
+    timer = setTimeout(() => void poll(), pollMs);
+  };
+  /**
+   * One round of the poll loop; never rejects. round() catches fetch failures itself; anything
+   * else (a log sink that throws, a shape describe() cannot read) is said in one line and the loop
+   * goes on, where an unhandled rejection would end the sidecar.
+   */
+  const poll = async (): Promise<void> => {
+    try {
+      await refresh();
+    } catch (error) {
+      try {
+        say(`discovery round failed (keeping the configuration in use, polling on): ${error instanceof Error ? error.message : String(error)}`);
+      } catch {
+        // The log itself failed: nothing left to tell.
+      }
+    } finally {
+      schedule();
+    }
   };
 
   // ---- request handling --------------------------------------------------------------------
@@ -657,7 +675,7 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
     throw error;
   }
   say(`capturing on ${options.listenHost ?? '0.0.0.0'}:${port}, admin on 127.0.0.1:${adminPort}; polling pilot at ${options.discoveryAddress} every ${pollMs} ms as ${options.node}`);
-  void refresh().finally(schedule);
+  void poll();
 
   const closeServer = (server: Server) =>
     new Promise<void>((resolve) => {
