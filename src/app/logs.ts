@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { ProjectNotRunningError, UsageError } from '../errors.js';
 import type { ContainerInfo } from '../runtime/containers.js';
 import type { DockerEngine } from '../runtime/docker-engine.js';
 import type { Console } from './render.js';
@@ -15,11 +15,19 @@ export async function logsCommand(
   const containers = await deps.engine.projectContainers(input.project, signal);
   const target = findTarget(containers, input.service, input.sidecar);
   if (!target) {
-    const names = [...new Set(containers.filter((container) => container.role !== 'sidecar-proxy' && container.role !== 'sidecar-init').map((container) => container.service))].sort();
+    if (containers.length === 0) throw new ProjectNotRunningError(input.project, ['containers']);
+    // With --sidecar, only apps that have one are worth naming.
+    const names = [
+      ...new Set(
+        input.sidecar
+          ? containers.filter((container) => container.role === 'sidecar-proxy' && container.sidecarFor).map((container) => container.sidecarFor!)
+          : containers.filter((container) => container.role !== 'sidecar-proxy' && container.role !== 'sidecar-init').map((container) => container.service),
+      ),
+    ].sort();
     throw new UsageError(
-      names.length === 0
-        ? `project ${input.project} has no containers; start it with mesh-local up --project ${input.project}`
-        : `no ${input.sidecar ? 'sidecar for ' : ''}service '${input.service}' in project ${input.project}; services: ${names.join(', ')}`,
+      input.sidecar
+        ? `no sidecar for '${input.service}' in project ${input.project}; apps with a sidecar: ${names.join(', ') || 'none'}`
+        : `no service '${input.service}' in project ${input.project}; services: ${names.join(', ')}`,
     );
   }
   if (input.follow) {
