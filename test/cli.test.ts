@@ -48,6 +48,14 @@ describe('mesh-local help and usage errors', () => {
   });
 });
 
+describe('mesh-local doctor', () => {
+  it('ends its report with a newline, so the shell prompt starts on a line of its own', async () => {
+    const result = await runCli(['doctor', '--port', 'apiserver=0', '--port', 'pilot=0', '--port', 'consul=0'], { cwd: await temporaryDirectory('cli') });
+    expect(result.stdout).toMatch(/disk/);
+    expect(result.stdout.endsWith('\n')).toBe(true);
+  });
+});
+
 describe('mesh-local render', () => {
   it('prints the document on stdout and writes the mounted files into the working directory', async () => {
     const dir = await temporaryDirectory('cli');

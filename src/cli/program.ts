@@ -506,7 +506,7 @@ ${EXIT_CODES_HELP}`,
         ports: doctorPorts(settings),
         diskPath: context.cwd,
       });
-      context.console.out(formatDoctorReport(report));
+      context.console.out(`${formatDoctorReport(report)}\n`);
       if (!report.ok) context.setExitCode?.(ExitCode.failure);
     });
 
