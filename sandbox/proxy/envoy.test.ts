@@ -5,7 +5,7 @@
  * address", so a connection to it is inbound and one to any 127/8 address outbound.
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -440,6 +440,49 @@ describe('the Envoy stand-in applies pilot\'s v1 configuration', () => {
     expect(await chunkedDelete()).toBe('200 first half, second half');
     await apply(baseState([{ ...defaultRoute, retry_policy: { retry_on: '5xx', num_retries: 1 } }]));
     expect(await chunkedDelete()).toBe('200 first half, second half');
+  });
+
+  /** A raw client that sends the headers of a 100-byte POST and `part` of its body, then stalls; `received` is what came back. */
+  function stalledPost(requestId: string, part: string) {
+    const socket = connect(proxy.port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(`POST /reviews/0 HTTP/1.1\r\nhost: reviews:9080\r\nx-request-id: ${requestId}\r\ncontent-length: 100\r\n\r\n${part}`);
+    return { socket, closed, received: () => received };
+  }
+
+  it('with a retry policy, a client too slow with its body gets 408 at the route timeout, without reaching the upstream', async () => {
+    await apply(baseState([{ prefix: '/', cluster: clusterOf('v1'), timeout_ms: 300, retry_policy: { retry_on: '5xx', num_retries: 2 } }]));
+    const calls = versions.v1!.calls;
+    const started = performance.now();
+    const client = stalledPost('slow-body-1', 'ten bytes!');
+    try {
+      const outcome = await Promise.race([client.closed.then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('still open'), 3000))]);
+      expect(outcome).toBe('closed');
+      expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
+      expect(client.received()).toMatch(/request timeout$/);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+      expect(versions.v1!.calls).toBe(calls);
+      await eventually(() => expect(lineFor('slow-body-1')).toMatch(/status=408 upstream=- .* flags=-$/));
+    } finally {
+      client.socket.destroy();
+    }
+  });
+
+  it('with a retry policy, a client gone while sending its body: no answer, DC, nothing upstream, no internal error', async () => {
+    await apply(baseState([{ prefix: '/', cluster: clusterOf('v1'), timeout_ms: 0, retry_policy: { retry_on: '5xx', num_retries: 2 } }]));
+    const calls = versions.v1!.calls;
+    const before = lines.length;
+    const client = stalledPost('gone-body-1', 'half');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    client.socket.destroy();
+    await eventually(() => expect(lineFor('gone-body-1')).toMatch(/status=0 upstream=- .* flags=DC$/));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(lines.slice(before).filter((line) => line.includes('internal error'))).toEqual([]);
+    expect(versions.v1!.calls).toBe(calls);
   });
 
   it('no healthy upstream: 503 (UH)', async () => {

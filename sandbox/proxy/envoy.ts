@@ -455,16 +455,6 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
     const perTryMs = policy?.per_try_timeout_ms ?? 0;
     // timeout_ms 0 (pilot's value when no rule sets one) -> 15 s; see DEFAULT_ROUTE_TIMEOUT_MS for why.
     const globalMs = route ? (route.timeout_ms > 0 ? route.timeout_ms : DEFAULT_ROUTE_TIMEOUT_MS) : 0;
-    const body = await readBody(request, maxRetries > 0);
-    const headers = forwardableHeaders(request.headers);
-    // Transfer-Encoding is hop-by-hop, so the framing is set here: without it Node sends a GET or
-    // DELETE body unframed, and the upstream reads it as the next request.
-    if (body.kind === 'buffer' && body.data.length > 0) headers['content-length'] = String(body.data.length);
-    if (body.kind === 'stream' && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
-    for (const added of route?.request_headers_to_add ?? []) headers[added.key.toLowerCase()] = added.value;
-    if (route?.host_rewrite) headers.host = route.host_rewrite;
-    let path = request.url ?? '/';
-    if (route?.prefix_rewrite !== undefined && route.prefix && path.startsWith(route.prefix)) path = route.prefix_rewrite + path.slice(route.prefix.length);
 
     let current: { cancel(): void } | undefined;
     let globalExpired = false;
@@ -486,6 +476,37 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
       current?.cancel();
       expireNow?.();
     });
+
+    // The body is read only after the route deadline and the close handling exist: with a retry
+    // policy up to RETRY_BUFFER_BYTES are buffered first, and a slow or vanished client must not
+    // hold that until Node's own request timeout. Envoy starts the route timeout only once the
+    // whole request is in (router filter: from end-of-stream to the complete response) and leaves
+    // slow request bodies to its connection manager, which answers 408 (request_timeout /
+    // stream_idle_timeout). The stand-in counts the read into the route timeout instead, and past
+    // it answers as that connection manager does: 408, not 504 UT, since no upstream was asked.
+    // A client gone while its body is read gets no answer; the access log says DC (status 0).
+    const read = await Promise.race([readBody(request, maxRetries > 0).catch(() => 'read-failed' as const), globalTimeout]);
+    if (downstreamGone) return;
+    if (read === 'global-timeout') {
+      response.setHeader('connection', 'close');
+      sendLocal(response, 408, 'request timeout');
+      return;
+    }
+    if (read === 'read-failed') {
+      clearTimeout(globalTimer);
+      response.destroy();
+      return;
+    }
+    const body = read;
+    const headers = forwardableHeaders(request.headers);
+    // Transfer-Encoding is hop-by-hop, so the framing is set here: without it Node sends a GET or
+    // DELETE body unframed, and the upstream reads it as the next request.
+    if (body.kind === 'buffer' && body.data.length > 0) headers['content-length'] = String(body.data.length);
+    if (body.kind === 'stream' && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
+    for (const added of route?.request_headers_to_add ?? []) headers[added.key.toLowerCase()] = added.value;
+    if (route?.host_rewrite) headers.host = route.host_rewrite;
+    let path = request.url ?? '/';
+    if (route?.prefix_rewrite !== undefined && route.prefix && path.startsWith(route.prefix)) path = route.prefix_rewrite + path.slice(route.prefix.length);
 
     const retryable = (outcome: Outcome): boolean => {
       if (outcome.kind === 'response') {
