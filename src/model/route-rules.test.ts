@@ -199,6 +199,7 @@ describe('parseRuleDocuments: refused documents', () => {
   it('refuses v1alpha3 with the reason', () => {
     const [p] = problems([{ apiVersion: 'networking.istio.io/v1alpha3', kind: 'VirtualService', metadata: { name: 'x' }, spec: {} }]);
     expect(p).toMatch(/^apiVersion: networking.istio.io\/v1alpha3 .* Envoy v2 xDS .* v1 REST discovery/);
+    expect(p).toContain('samples/bookinfo/rules/ has');
   });
 
   it('refuses other apiVersions and kinds, non-mapping documents, a missing spec', () => {
@@ -404,11 +405,12 @@ describe('checkAgainstRegistry', () => {
     expect(registryProblems(parse({ destination: { name: 'reviews', namespace: 'service', domain: 'consul' } }), consul)).toEqual([]);
   });
 
-  it('refuses unknown services, with the known ones listed', () => {
+  it('refuses unknown services, with the known ones listed and the one a short or long name meant', () => {
     expect(registryProblems(parse({ destination: { service: 'reviews' } }), consul)).toEqual([
-      'r0 spec.destination: no service "reviews" in the registry (known: ratings.service.consul, reviews.service.consul)',
+      'r0 spec.destination: no service "reviews" in the registry (known: ratings.service.consul, reviews.service.consul); did you mean "reviews.service.consul"?',
     ]);
-    expect(registryProblems(parse({ destination: { service: 'reviews.service.consul' } }), eureka)[0]).toMatch(/no service "reviews.service.consul"/);
+    expect(registryProblems(parse({ destination: { service: 'reviews.service.consul' } }), eureka)[0]).toMatch(/no service "reviews.service.consul".*did you mean "reviews"\?$/);
+    expect(registryProblems(parse({ destination: { service: 'details.service.consul' } }), consul)[0]).not.toMatch(/did you mean/);
   });
 
   it('explains that a bare name resolves to a Kubernetes-style hostname', () => {

@@ -808,8 +808,8 @@ const V1ALPHA3_MESSAGE =
   'by Pilot only over Envoy v2 xDS to the proxyv2 sidecar; mesh-local runs the Istio 0.6/0.8 ' +
   'non-Kubernetes path, whose sidecars (proxy_debug) fetch routes from Pilot\'s v1 REST discovery, ' +
   'which reads config.istio.io/v1alpha2 RouteRule and DestinationPolicy only. Write the rule as a ' +
-  'RouteRule or DestinationPolicy (see samples/bookinfo/routing/ROUTING_RULE_MIGRATION.md@0.8.0 for ' +
-  'the mapping)';
+  'RouteRule or DestinationPolicy (samples/bookinfo/rules/ has BookInfo\'s scenarios written so; upstream\'s ' +
+  'samples/bookinfo/routing/ROUTING_RULE_MIGRATION.md at 0.8.0 maps the fields)';
 
 function parseDocument(issues: Issues, doc: unknown): RuleDocument | undefined {
   if (!isMapping(doc)) {
@@ -955,7 +955,12 @@ export function checkAgainstRegistry(rules: readonly RuleDocument[], services: R
       return undefined;
     }
     if (!services.has(hostname)) {
-      add(`no service ${JSON.stringify(hostname)} in the registry (known: ${known.join(', ') || 'none'})`);
+      // A short name with Consul (`reviews` for `reviews.service.consul`) is the usual slip.
+      const near = known.find((candidate) => candidate.split('.')[0] === hostname.split('.')[0]);
+      add(
+        `no service ${JSON.stringify(hostname)} in the registry (known: ${known.join(', ') || 'none'})` +
+          (near ? `; did you mean ${JSON.stringify(near)}?` : ''),
+      );
       return undefined;
     }
     return hostname;
