@@ -501,6 +501,9 @@ describe('the Envoy stand-in applies pilot\'s v1 configuration', () => {
   it('a port without listener passes through to the Host (original destination; a stand-in choice, Envoy would close), logged as such', async () => {
     const answer = await out(`127.0.0.1:${versions.v3!.port}`, '/anything', { 'x-request-id': 'passthrough-1' });
     expect(versionOf(answer)).toBe('v3');
+    // Only Envoy's router adds it, to routed requests.
+    expect(answer.headers['x-envoy-upstream-service-time']).toBeUndefined();
+    expect((await out()).headers['x-envoy-upstream-service-time']).toMatch(/^\d+$/);
     await eventually(() => {
       expect(lineFor('passthrough-1')).toMatch(new RegExp(`direction=outbound .*upstream=127\\.0\\.0\\.1:${versions.v3!.port} .*upstream_cluster=original_dst`));
       const said = lines.find((line) => line.includes(`outbound to 127.0.0.1:${versions.v3!.port}: pilot has no listener for port ${versions.v3!.port}; passing through`));

@@ -436,7 +436,8 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
 
   /**
    * Envoy's router: picks a host, sends, retries per the route's retry_policy within the route
-   * timeout (all attempts together), streams the answer back with x-envoy-upstream-service-time.
+   * timeout (all attempts together), streams the answer back (with x-envoy-upstream-service-time
+   * when routed).
    * `route` undefined: the stand-in's pass-through (not Envoy behaviour), no timeout, no retries.
    */
   const forward = async (
@@ -583,7 +584,8 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
 
     const upstream = outcome.response;
     const responseHeaders = forwardableHeaders(upstream.headers);
-    responseHeaders['x-envoy-upstream-service-time'] = String(outcome.serviceTimeMs);
+    // Envoy's router adds it to routed requests only; pass-through has no router.
+    if (route) responseHeaders['x-envoy-upstream-service-time'] = String(outcome.serviceTimeMs);
     response.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, responseHeaders);
     // The route timeout runs until the whole answer is in (Envoy's router); past the headers it can only reset.
     void globalTimeout.then(() => {
