@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor, UsageError } from '../errors.js';
-import { classifyProductPage, compareWithExpectation, nearestRank, parseExpectation } from './verify.js';
+import { classifyProductPage, compareWithExpectation, nearestRank, nearestRanks, parseExpectation } from './verify.js';
 
 /**
  * A page as upstream's Jinja template renders it (samples/bookinfo/src/productpage/templates/
@@ -197,5 +197,15 @@ describe('nearestRank', () => {
     expect([50, 90, 99].map((p) => nearestRank(values, p))).toEqual([50, 90, 99]);
     expect(nearestRank([7], 99)).toBe(7);
     expect(nearestRank([], 50)).toBeNaN();
+  });
+});
+
+describe('nearestRanks', () => {
+  it('gives nearestRank for each p in order, from one sort of a copy', () => {
+    const values = [50, 15, 40, 20, 35];
+    expect(nearestRanks(values, [50, 90, 99, 0, 100])).toEqual([35, 50, 50, 15, 50]);
+    expect(nearestRanks(values, [30, 40])).toEqual([30, 40].map((p) => nearestRank(values, p)));
+    expect(values).toEqual([50, 15, 40, 20, 35]);
+    expect(nearestRanks([], [50, 0])).toEqual([Number.NaN, Number.NaN]);
   });
 });

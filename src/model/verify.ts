@@ -168,10 +168,20 @@ export function compareWithExpectation(observedPercent: Record<string, number>, 
  * smallest value. NaN when empty.
  */
 export function nearestRank(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
+  return nearestRanks(values, [p])[0]!;
+}
+
+/**
+ * nearestRank of `values` for each of `ps`, in that order, sorting `values` (a copy) once: what a
+ * summary of many samples reads several percentiles from. NaN for each p when empty.
+ */
+export function nearestRanks(values: readonly number[], ps: readonly number[]): number[] {
   const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1]!;
+  return ps.map((p) => {
+    if (sorted.length === 0) return Number.NaN;
+    const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+    return sorted[Math.min(rank, sorted.length) - 1]!;
+  });
 }
 
 export function round(value: number, decimals: number): number {
