@@ -65,25 +65,27 @@ async function upstreamLikePilot(paths: string[], status = 200): Promise<string>
 }
 
 describe('pilotRegistry', () => {
-  it('lists hostnames (the service key before the first |) and learns labels by asking for each selector the rules use', async () => {
+  it('lists hostnames (the service key before the first |) and learns labels by asking for each selector the rules use, one entry per instance', async () => {
     const paths: string[] = [];
     const registry = pilotRegistry(await upstreamLikePilot(paths));
     const services = await registry([
       { hostname: 'reviews.service.consul', labels: { version: 'v2' } },
       { hostname: 'reviews.service.consul', labels: { version: 'v2' } },
       { hostname: 'reviews.service.consul', labels: { version: 'v4' } },
+      { hostname: 'reviews.service.consul', labels: { team: 'books' } },
       { hostname: 'stars.service.consul', labels: { version: 'v1' } },
       { hostname: 'ratings.service.consul', labels: {} },
     ]);
     expect([...services.keys()]).toEqual(['ratings.service.consul', 'reviews.service.consul']);
-    // The list's two tag-less hosts, plus the one instance that has version=v2.
-    expect(services.get('reviews.service.consul')).toEqual([{}, {}, { version: 'v2' }]);
+    // The list's two tag-less instances; 10.0.0.2 answered both version=v2 and team=books.
+    expect(services.get('reviews.service.consul')).toEqual([{}, { version: 'v2', team: 'books' }]);
     expect(services.get('ratings.service.consul')).toEqual([{}]);
     // One query per distinct selector of a known service; none for unknown services or empty selectors.
     expect(paths).toEqual([
       '/v1/registration',
       '/v1/registration/reviews.service.consul|http|version=v2',
       '/v1/registration/reviews.service.consul|http|version=v4',
+      '/v1/registration/reviews.service.consul|http|team=books',
     ]);
   });
 

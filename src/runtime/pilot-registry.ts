@@ -24,16 +24,17 @@ export interface LabelQuery {
 }
 
 /**
- * Hostname -> its instances' label maps, for `checkAgainstRegistry`. `queries` are the selectors
- * the rules use; each instance that matches one is given the selector's labels, whatever the list
- * said its tags were.
+ * Hostname -> one label map per instance (endpoint `ip_address:port`), for `checkAgainstRegistry`.
+ * An instance's map is the tags the list gave it plus the labels of every selector in `queries`
+ * (the selectors the rules use) that pilot's keyed query returned it for.
  */
 export type RegistryView = (queries: readonly LabelQuery[], signal?: AbortSignal) => Promise<RegistryServices>;
 
 interface ListedService {
   hostname: string;
   portNames: string[];
-  hosts: Array<Record<string, string>>;
+  /** Label maps by endpoint (`ip_address:port`), in the order pilot listed them. */
+  hosts: Map<string, Record<string, string>>;
 }
 
 /**
@@ -47,8 +48,6 @@ export function pilotRegistry(pilot: string | (() => Promise<string>), options: 
     const base = (typeof pilot === 'string' ? pilot : await pilot()).replace(/\/+$/, '');
     const get = (path: string) => getJson(base, path, timeoutMs, signal);
     const listed = parseRegistrations(await get('/v1/registration'), base);
-    const services = new Map<string, Array<Record<string, string>>>();
-    for (const service of listed.values()) services.set(service.hostname, [...service.hosts]);
     const seen = new Set<string>();
     for (const query of queries) {
       const service = listed.get(query.hostname);
@@ -63,9 +62,9 @@ export function pilotRegistry(pilot: string | (() => Promise<string>), options: 
       const answer = await get(`/v1/registration/${encodeURIComponent(key)}`);
       const hosts = isRecord(answer) && Array.isArray(answer.hosts) ? answer.hosts : undefined;
       if (!hosts) throw new ServiceFailedError(`pilot at ${base} answered /v1/registration/${key} without a hosts list`);
-      for (const host of hosts) services.get(query.hostname)!.push({ ...tagsOf(host), ...query.labels });
+      for (const host of hosts) addHost(service.hosts, host, query.labels);
     }
-    return services;
+    return new Map([...listed.values()].map((service) => [service.hostname, [...service.hosts.values()]]));
   };
 }
 
@@ -79,13 +78,19 @@ function parseRegistrations(answer: unknown, base: string): Map<string, ListedSe
       throw new ServiceFailedError(`pilot at ${base} answered /v1/registration with an entry without a service-key`);
     }
     const [hostname = '', portName] = key.split('|');
-    const service = out.get(hostname) ?? { hostname, portNames: [], hosts: [] };
+    const service: ListedService = out.get(hostname) ?? { hostname, portNames: [], hosts: new Map() };
     if (portName && !service.portNames.includes(portName)) service.portNames.push(portName);
     const hosts = (entry as Record<string, unknown>).hosts;
-    for (const host of Array.isArray(hosts) ? hosts : []) service.hosts.push(tagsOf(host));
+    for (const host of Array.isArray(hosts) ? hosts : []) addHost(service.hosts, host, {});
     out.set(hostname, service);
   }
   return out;
+}
+
+/** Merges `host`'s tags and `labels` into its endpoint's entry (a new one when not listed yet; one per host without an address). */
+function addHost(hosts: Map<string, Record<string, string>>, host: unknown, labels: Readonly<Record<string, string>>): void {
+  const address = isRecord(host) && typeof host.ip_address === 'string' ? `${host.ip_address}:${String(host.port)}` : `#${hosts.size}`;
+  hosts.set(address, { ...hosts.get(address), ...tagsOf(host), ...labels });
 }
 
 function tagsOf(host: unknown): Record<string, string> {
