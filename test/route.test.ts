@@ -117,6 +117,11 @@ async function ruleFile(...documents: Array<string | object>): Promise<string> {
   return file;
 }
 
+/** A store whose namespace check passes for every namespace: one deleted between the check and the write. */
+function namespacesVanish(store: ConfigStore): ConfigStore {
+  return Object.assign(Object.create(store) as ConfigStore, { namespaceExists: async () => true });
+}
+
 const routeRule = (name: string, spec: object, extra: object = {}) => ({
   apiVersion: 'config.istio.io/v1alpha2',
   kind: 'RouteRule',
@@ -287,13 +292,27 @@ for (const registry of ['consul', 'eureka'] as const) {
       expect(await list()).toEqual([]);
     });
 
-    it('puts back what it created when the API server refuses a later document', async () => {
-      // The namespace `nowhere` does not exist: the API server refuses the second create with 404.
+    it('refuses a namespace the API server lacks, before writing anything (exit 2)', async () => {
       const file = await ruleFile(
         routeRule('reviews-default', reviews([['v1', 100]])),
         routeRule('ratings-default', { destination: { service: host(registry, 'ratings') } }, { namespace: 'nowhere' }),
       );
-      const error = await thrown(applyRules({ files: [file] }, mesh.deps));
+      const error = (await thrown(applyRules({ files: [file] }, mesh.deps))) as RuleValidationError;
+      expect(error).toBeInstanceOf(RuleValidationError);
+      expect(exitCodeFor(error)).toBe(ExitCode.usage);
+      expect(error.issues.map((issue) => `${issue.document} ${issue.path}`)).toEqual(['2 metadata.namespace']);
+      expect(error.message).toMatch(/namespace "nowhere" does not exist in the API server/);
+      expect(await list()).toEqual([]);
+    });
+
+    it('puts back what it created when the API server refuses a later document', async () => {
+      // The namespace `nowhere` goes away between the check and the write: the API server refuses
+      // the second create with 404.
+      const file = await ruleFile(
+        routeRule('reviews-default', reviews([['v1', 100]])),
+        routeRule('ratings-default', { destination: { service: host(registry, 'ratings') } }, { namespace: 'nowhere' }),
+      );
+      const error = await thrown(applyRules({ files: [file] }, { ...mesh.deps, store: namespacesVanish(mesh.deps.store) }));
       expect(error).toBeInstanceOf(ConfigStoreStatusError);
       expect(error).toMatchObject({ status: 404, reason: 'NotFound' });
       expect((error as Error).message).toMatch(/namespaces "nowhere" not found/);
@@ -309,7 +328,7 @@ for (const registry of ['consul', 'eureka'] as const) {
         routeRule('details-default', { destination: { service: host(registry, 'details') } }),
         routeRule('ratings-default', { destination: { service: host(registry, 'ratings') } }, { namespace: 'nowhere' }),
       );
-      await thrown(applyRules({ files: [file] }, mesh.deps));
+      await thrown(applyRules({ files: [file] }, { ...mesh.deps, store: namespacesVanish(mesh.deps.store) }));
       const listed = await list();
       expect(listed.map((rule) => rule.name)).toEqual(['reviews-default']);
       expect((await getRule({ name: 'reviews-default' }, mesh.deps)).spec).toEqual(reviews([['v1', 100]]));
@@ -339,7 +358,7 @@ for (const registry of ['consul', 'eureka'] as const) {
       await applyRules({ files: [original] }, mesh.deps);
       const other = new HttpConfigStore(mesh.apiserver.url);
       // Another writer changes reviews-default after this apply replaced it, before the failing create.
-      const racing: ConfigStore = Object.assign(Object.create(mesh.deps.store) as ConfigStore, {
+      const racing: ConfigStore = Object.assign(Object.create(namespacesVanish(mesh.deps.store)) as ConfigStore, {
         create: async (...args: Parameters<ConfigStore['create']>) => {
           const current = (await other.get('RouteRule', 'default', 'reviews-default'))!;
           await other.replace({ ...current, spec: reviews([['v3', 100]]) }, 'default');
@@ -401,6 +420,10 @@ for (const registry of ['consul', 'eureka'] as const) {
       expect(missing).toBeInstanceOf(NotFoundError);
       expect(exitCodeFor(missing)).toBe(ExitCode.failure);
       expect((missing as Error).message).toBe('no RouteRule or DestinationPolicy named reviews-test-v2 in namespace default');
+      expect((missing as NotFoundError).hint).toBe('see what is stored with `mesh-local route list`');
+      // The hint lists what the command looked at: the user's project and namespace.
+      const elsewhere = (await thrown(getRule({ name: 'reviews-test-v2', project: 'demo2', namespace: 'kube-public' }, mesh.deps))) as NotFoundError;
+      expect(elsewhere.hint).toBe('see what is stored with `mesh-local route list --project demo2 --namespace kube-public`');
       expect(await thrown(getRule({ name: 'reviews-test-v2' }, mesh.deps))).toBeInstanceOf(NotFoundError);
       expect(await thrown(deleteRules({ name: 'destinationpolicy/reviews-default' }, mesh.deps))).toBeInstanceOf(NotFoundError);
       expect(await thrown(deleteRules({}, mesh.deps))).toBeInstanceOf(UsageError);

@@ -7,6 +7,7 @@
  */
 import { dump } from 'js-yaml';
 import { setMaxListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { deadline } from '../common/deadline.js';
 import { readYamlDocuments } from '../common/yaml-file.js';
 import { ConfigStoreError, NotFoundError, RuleValidationError, UsageError, type RuleIssue } from '../errors.js';
@@ -137,7 +138,7 @@ const objectKey = (kind: RuleKind, namespace: string, name: string) => `${kind}/
  * the API server refuses or fails (the CRDs not registered, a 409 Conflict from a concurrent change).
  */
 export async function applyRules(
-  options: { files: readonly string[]; namespace?: string },
+  options: { files: readonly string[]; namespace?: string; /** For hints only. */ project?: string },
   deps: RouteDeps,
   signal?: AbortSignal,
 ): Promise<AppliedObject[]> {
@@ -196,6 +197,24 @@ export async function applyRules(
       issues.push(...error.issues);
     }
   }
+  if (issues.length > 0) {
+    throw new RuleValidationError(issues, services.size === 0 ? { hint: 'Pilot knows no service yet: deploy the apps first (`mesh-local bookinfo`, or your own with `mesh-local inject`)' } : {});
+  }
+
+  // A namespace the API server lacks is bad input (kubectl says so too), not a failure midway.
+  const missing = new Set<string>();
+  for (const namespace of new Set(plan.map((step) => step.namespace))) {
+    if (!(await deps.store.namespaceExists(namespace, signal))) missing.add(namespace);
+  }
+  for (const step of plan.filter((candidate) => missing.delete(candidate.namespace))) {
+    issues.push({
+      file: step.file,
+      document: step.doc.index,
+      name: step.doc.metadata.name,
+      path: 'metadata.namespace',
+      message: `namespace ${JSON.stringify(step.namespace)} does not exist in the API server (Pilot reads every namespace; ${DEFAULT_RULE_NAMESPACE} is always there)`,
+    });
+  }
   if (issues.length > 0) throw new RuleValidationError(issues);
 
   await deps.store.checkRegistered([...new Set(plan.map((step) => step.doc.kind))], signal);
@@ -224,7 +243,7 @@ export async function applyRules(
     const reason = error instanceof Error ? error.message : String(error);
     throw new ConfigStoreError(`${reason}\nputting back what this apply had written also failed, so some of it is still stored:\n${problems.map((line) => `  - ${line}`).join('\n')}`, {
       cause: error,
-      hint: 'see what is stored with `mesh-local route list`',
+      hint: listHint(options.project, options.namespace),
     });
   }
   return results;
@@ -358,9 +377,15 @@ async function findNamed(name: string, kind: RuleKind | undefined, namespace: st
   return found;
 }
 
-function notFound(name: string, kind: RuleKind | undefined, namespace: string): NotFoundError {
+/** The `route list` command line that shows what a command looked at (its project and namespace). */
+function listHint(project: string | undefined, namespace: string | undefined): string {
+  const flags = `${project !== undefined ? ` --project ${project}` : ''}${namespace !== undefined && namespace !== DEFAULT_RULE_NAMESPACE ? ` --namespace ${namespace}` : ''}`;
+  return `see what is stored with \`mesh-local route list${flags}\``;
+}
+
+function notFound(name: string, kind: RuleKind | undefined, namespace: string, project: string | undefined): NotFoundError {
   return new NotFoundError(`no ${kind ?? 'RouteRule or DestinationPolicy'} named ${name} in namespace ${namespace}`, {
-    hint: 'see what is stored with `mesh-local route list`',
+    hint: listHint(project, namespace),
   });
 }
 
@@ -371,7 +396,7 @@ function notFound(name: string, kind: RuleKind | undefined, namespace: string): 
  * have that name and no kind is given; ConfigStoreError.
  */
 export async function getRule(
-  options: { name: string; kind?: RuleKind; namespace?: string },
+  options: { name: string; kind?: RuleKind; namespace?: string; /** For hints only. */ project?: string },
   deps: Pick<RouteDeps, 'store'>,
   signal?: AbortSignal,
 ): Promise<StoredConfig> {
@@ -379,7 +404,7 @@ export async function getRule(
   const { name, kind } = parseRuleReference(options.name, options.kind);
   await deps.store.checkRegistered(kind ? [kind] : RULE_KINDS, signal);
   const found = await findNamed(name, kind, namespace, deps.store, signal);
-  if (found.length === 0) throw notFound(name, kind, namespace);
+  if (found.length === 0) throw notFound(name, kind, namespace, options.project);
   if (found.length > 1) throw ambiguous(name);
   return found[0]!;
 }
@@ -413,7 +438,7 @@ export interface DeletedObject {
  * before the failure.
  */
 export async function deleteRules(
-  options: { name?: string; all?: boolean; kind?: RuleKind; namespace?: string },
+  options: { name?: string; all?: boolean; kind?: RuleKind; namespace?: string; /** For hints only. */ project?: string },
   deps: Pick<RouteDeps, 'store'>,
   signal?: AbortSignal,
 ): Promise<DeletedObject[]> {
@@ -429,7 +454,7 @@ export async function deleteRules(
     const { name, kind } = parseRuleReference(options.name!, options.kind);
     await deps.store.checkRegistered(kind ? [kind] : RULE_KINDS, signal);
     const found = await findNamed(name, kind, namespace, deps.store, signal);
-    if (found.length === 0) throw notFound(name, kind, namespace);
+    if (found.length === 0) throw notFound(name, kind, namespace, options.project);
     if (found.length > 1) throw ambiguous(name);
     targets = [{ kind: found[0]!.kind, name, namespace }];
   }
@@ -450,6 +475,22 @@ export async function deleteRules(
 export function formatDeleted(deleted: readonly DeletedObject[], namespace = DEFAULT_RULE_NAMESPACE): string {
   if (deleted.length === 0) return `no route rules or destination policies in namespace ${namespace}\n`;
   return deleted.map((object) => `${kindLabel(object.kind)}/${object.name} deleted\n`).join('');
+}
+
+// ---- propagation ------------------------------------------------------------------------------
+
+/**
+ * How long a stored change takes, at most, to reach every sidecar (ms): Pilot serves it on its next
+ * read of the API server (the sandbox's stand-in re-reads after 500 ms; the real Pilot watches), and
+ * each sidecar polls Pilot's v1 REST discovery once a second (ProxyConfig.discoveryRefreshDelay,
+ * default 1 s, pilot/pkg/model/context.go@0.8.0). The v1 API has no acknowledgement from the
+ * sidecars to wait for, so this is the bound the sandbox is tested against, not an observation.
+ */
+export const PROPAGATION_MS = 2_000;
+
+/** Waits PROPAGATION_MS; rejects with the signal's reason (Ctrl-C) when it aborts first. */
+export async function waitForPropagation(signal?: AbortSignal): Promise<void> {
+  await sleep(PROPAGATION_MS, undefined, signal ? { signal } : {});
 }
 
 // ---- dependencies of a running project ----------------------------------------------------------

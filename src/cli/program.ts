@@ -19,7 +19,7 @@ import { packageRoot } from '../common/package-root.js';
 import { IMAGE_SETS, type ImageSetName } from '../model/image-sets.js';
 import type { DockerEngine } from '../runtime/docker-engine.js';
 import { renderCommand, type Console } from '../app/render.js';
-import { OUTPUT_FORMATS, applyRules, deleteRules, formatApplied, formatDeleted, formatRule, formatRuleTable, getRule, listRules, parseKind, projectRouteDeps, type OutputFormat } from '../app/route.js';
+import { OUTPUT_FORMATS, PROPAGATION_MS, applyRules, deleteRules, formatApplied, formatDeleted, formatRule, formatRuleTable, getRule, listRules, parseKind, projectRouteDeps, waitForPropagation, type OutputFormat } from '../app/route.js';
 import { INJECTION_POLICIES, type InjectionPolicy } from '../compose/inject.js';
 import { IMAGE_KEYS } from '../model/images.js';
 import { supportedVersions, DEFAULT_ISTIO_VERSION } from '../model/istio-versions.js';
@@ -416,17 +416,24 @@ Examples:
   mesh-local route delete --all
 ${EXIT_CODES_HELP}`,
     );
-  const routeCommand = (name: string, description: string) =>
+  const routeCommand = (name: string, description: string, namespaceHelp = 'namespace of the objects (default: default)') =>
     route
       .command(name)
       .description(description)
       .option('--project <name>', 'Compose project name (default mesh-local)')
-      .option('-n, --namespace <name>', 'namespace of the objects (default: the document\'s, else default)');
+      .option('-n, --namespace <name>', namespaceHelp);
+  // Scripts run `verify` right after a change; the change must be in the sidecars by then.
+  const afterChange = async (changed: boolean, wait: boolean) => {
+    if (!changed || !wait) return;
+    context.console.err(`waiting ${PROPAGATION_MS / 1000}s for Pilot and the sidecars to take the change (--no-wait skips this)\n`);
+    await waitForPropagation(context.signal);
+  };
   const routeDeps = async (project: string | undefined) => projectRouteDeps(context.engine(), await projectName(project), {}, context.signal);
   const kindOption = () => new Option('--kind <kind>', 'routerule or destinationpolicy, when both kinds have the name').argParser(parseKind);
 
-  routeCommand('apply', 'create the objects of the files, or replace the ones that exist; all or nothing')
+  routeCommand('apply', 'create the objects of the files, or replace the ones that exist; all or nothing', "namespace of the objects (default: the document's, else default)")
     .option('-f, --file <file>', 'YAML file of RouteRule/DestinationPolicy documents; repeatable, at least one', collect)
+    .option('--no-wait', `return once stored, without waiting ${PROPAGATION_MS / 1000}s for the sidecars to take the change`)
     .addHelpText(
       'after',
       `
@@ -435,19 +442,26 @@ matches, and each destination and version label against the registry Pilot sees)
 and nothing is stored. An object whose name exists is replaced with its resourceVersion. If the
 API server fails midway, what this apply wrote is put back. One line per object:
   routerule/reviews-default created|configured|unchanged
+When something changed, it then waits ${PROPAGATION_MS / 1000}s, the time Pilot and the sidecars (which poll Pilot
+each second) take at most, so that traffic follows the rules when it returns.
 
 Examples:
   mesh-local route apply -f samples/bookinfo/rules/eureka/reviews-50-v3.yaml
   mesh-local route apply -f all-v1.yaml -f reviews-test-v2.yaml --project demo2
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (options: { file?: string[]; project?: string; namespace?: string }) => {
+    .action(async (options: { file?: string[]; project?: string; namespace?: string; wait: boolean }) => {
       const applied = await applyRules(
-        { files: options.file ?? [], ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) },
+        {
+          files: options.file ?? [],
+          ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+          ...(options.project !== undefined ? { project: options.project } : {}),
+        },
         await routeDeps(options.project),
         context.signal,
       );
       context.console.out(formatApplied(applied));
+      await afterChange(applied.some((object) => object.action !== 'unchanged'), options.wait);
     });
 
   routeCommand('list', 'show the RouteRules and DestinationPolicies of the namespace')
@@ -465,7 +479,12 @@ ${EXIT_CODES_HELP}`,
     .addHelpText('after', `\nExamples:\n  mesh-local route get reviews-default\n  mesh-local route get routerule/reviews-test-v2 -o json\n${EXIT_CODES_HELP}`)
     .action(async (name: string, options: { project?: string; namespace?: string; output: OutputFormat; kind?: ReturnType<typeof parseKind> }) => {
       const object = await getRule(
-        { name, ...(options.kind ? { kind: options.kind } : {}), ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) },
+        {
+          name,
+          ...(options.kind ? { kind: options.kind } : {}),
+          ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+          ...(options.project !== undefined ? { project: options.project } : {}),
+        },
         await routeDeps(options.project),
         context.signal,
       );
@@ -476,19 +495,22 @@ ${EXIT_CODES_HELP}`,
     .argument('[name]', 'its name, or kind/name as apply prints it (routerule/reviews-default)')
     .option('--all', 'every RouteRule and DestinationPolicy of the namespace (with --kind: of that kind)')
     .addOption(kindOption())
+    .option('--no-wait', `return once deleted, without waiting ${PROPAGATION_MS / 1000}s for the sidecars to take the change`)
     .addHelpText('after', `\nExamples:\n  mesh-local route delete reviews-test-v2\n  mesh-local route delete --all\n${EXIT_CODES_HELP}`)
-    .action(async (name: string | undefined, options: { project?: string; namespace?: string; all?: boolean; kind?: ReturnType<typeof parseKind> }) => {
+    .action(async (name: string | undefined, options: { project?: string; namespace?: string; all?: boolean; kind?: ReturnType<typeof parseKind>; wait: boolean }) => {
       const deleted = await deleteRules(
         {
           ...(name !== undefined ? { name } : {}),
           all: options.all ?? false,
           ...(options.kind ? { kind: options.kind } : {}),
           ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+          ...(options.project !== undefined ? { project: options.project } : {}),
         },
         await routeDeps(options.project),
         context.signal,
       );
       context.console.out(formatDeleted(deleted, options.namespace));
+      await afterChange(deleted.length > 0, options.wait);
     });
 
   addMeshOptions(program.command('doctor').description('check the host: engine, Compose, kernel modules, host ports, disk'))

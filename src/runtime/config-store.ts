@@ -72,6 +72,8 @@ export interface ConfigStore {
   replace(object: ConfigObject & { metadata: { resourceVersion: string } }, namespace: string, signal?: AbortSignal): Promise<StoredConfig>;
   /** Deletes; a 404 when there is none of that name. */
   delete(kind: RuleKind, namespace: string, name: string, signal?: AbortSignal): Promise<void>;
+  /** Whether the namespace exists (`GET /api/v1/namespaces/<ns>`; 404: it does not). */
+  namespaceExists(namespace: string, signal?: AbortSignal): Promise<boolean>;
 }
 
 /** The API server answered with an error status; `reason` and the message are its `Status` object's. */
@@ -222,6 +224,16 @@ export class HttpConfigStore implements ConfigStore {
 
   async delete(kind: RuleKind, namespace: string, name: string, signal?: AbortSignal): Promise<void> {
     await this.request('DELETE', `${this.itemsPath(kind, namespace)}/${encodeURIComponent(name)}`, undefined, signal);
+  }
+
+  async namespaceExists(namespace: string, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}`, undefined, signal);
+      return true;
+    } catch (error) {
+      if (error instanceof ConfigStoreStatusError && error.status === 404) return false;
+      throw error;
+    }
   }
 
   /** Checks the parts of an answer we rely on. */
