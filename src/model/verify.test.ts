@@ -115,6 +115,7 @@ describe('parseExpectation', () => {
     expect(parseExpectation('error=100%').percent).toEqual({ error: 100 });
     expect(parseExpectation('v1=90%,reviews-error=5%,http-503=5%').percent).toEqual({ v1: 90, 'reviews-error': 5, 'http-503': 5 });
     expect(parseExpectation('V1=100%').percent).toEqual({ v1: 100 });
+    expect(parseExpectation('v1=33%,v2=33%,v3=33%').percent).toEqual({ v1: 33, v2: 33, v3: 33 });
   });
 
   it.each([
@@ -123,7 +124,8 @@ describe('parseExpectation', () => {
     ['v1=fifty', "'fifty' in 'v1=fifty' is not a percentage from 0 to 100"],
     ['v1=150%', "'150%' in 'v1=150%' is not a percentage"],
     ['v1=-5%', "'-5%' in 'v1=-5%' is not a percentage"],
-    ['v1=60%,v3=60%', 'sum to 120, more than 100'],
+    ['v1=60%,v3=60%', 'total 120, not 100'],
+    ['v1=50%,v3=40%', 'total 90, not 100 (a class not named is expected at 0 %)'],
     ['v1=50%,v1=50%', "class 'v1' is named twice"],
     ['error=50%,reviews-error=50%', "name either 'error' or specific error classes (reviews-error), not both"],
     ['', 'empty spec'],
