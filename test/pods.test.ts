@@ -63,6 +63,14 @@ async function callThroughMesh(app: string, path: string, count: number): Promis
   }
 }
 
+/**
+ * At least `count` inbound lines in `app`'s proxy log, waiting a little: a proxy writes a request's
+ * line once the response has gone out, so the caller can be a step ahead of the log.
+ */
+async function expectInboundLines(app: string, count: number): Promise<void> {
+  await eventually(async () => expect(await inboundLines(app)).toBeGreaterThanOrEqual(count), 10_000);
+}
+
 async function statusRow(name: string): Promise<{ ready: number; total: number; status: string; problems: string[] }> {
   const status = await runCli(['status', '--project', project, '--json'], { cwd });
   expect(status.code, status.stderr).toBe(0);
@@ -98,7 +106,7 @@ describe('pods on Compose (sandbox set, real engine)', () => {
     await eventually(() => callThroughMesh('reviews-v2', '/health', 1), 30_000);
     const before = await inboundLines('reviews-v2');
     await callThroughMesh('reviews-v2', '/reviews/0', 10);
-    expect(await inboundLines('reviews-v2')).toBeGreaterThanOrEqual(before + 10);
+    await expectInboundLines('reviews-v2', before + 10);
     expect(await statusRow('reviews-v2')).toMatchObject({ ready: 2, total: 2, status: 'Running', problems: [] });
   }, 90_000);
 
@@ -110,7 +118,7 @@ describe('pods on Compose (sandbox set, real engine)', () => {
     await eventually(() => callThroughMesh('details-v1', '/health', 1), 30_000);
     const before = await inboundLines('details-v1');
     await callThroughMesh('details-v1', '/details/0', 5);
-    expect(await inboundLines('details-v1')).toBeGreaterThanOrEqual(before + 5);
+    await expectInboundLines('details-v1', before + 5);
     expect(await statusRow('details-v1')).toMatchObject({ ready: 2, total: 2, status: 'Running' });
   }, 90_000);
 
@@ -202,7 +210,7 @@ describe('pods on Compose (sandbox set, real engine)', () => {
     await eventually(() => callThroughMesh('reviews-v1', '/health', 1), 30_000);
     const before = await inboundLines('reviews-v1');
     await callThroughMesh('reviews-v1', '/reviews/0', 5);
-    expect(await inboundLines('reviews-v1')).toBeGreaterThanOrEqual(before + 5);
+    await expectInboundLines('reviews-v1', before + 5);
   }, 180_000);
 
   it('finds a pod restarted with its members (what an engine restart does) uncaptured, and `up` repairs it', async () => {
@@ -222,7 +230,7 @@ describe('pods on Compose (sandbox set, real engine)', () => {
     await eventually(() => callThroughMesh('ratings-v1', '/health', 1), 30_000);
     const before = await inboundLines('ratings-v1');
     await callThroughMesh('ratings-v1', '/ratings/0', 5);
-    expect(await inboundLines('ratings-v1')).toBeGreaterThanOrEqual(before + 5);
+    await expectInboundLines('ratings-v1', before + 5);
   }, 180_000);
 
   it('starts a killed pilot and a killed Consul again on `up`, and the registrations come back', async () => {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RegistryKind } from '../src/model/mesh.js';
 import { runCli, temporaryDirectory } from './support/cli.js';
+import { eventually } from './support/stack.js';
 import { ANY_PORTS, testProjects } from './support/projects.js';
 
 /**
@@ -98,13 +99,16 @@ describe.each<RegistryKind>(['consul', 'eureka'])('route rules with %s (sandbox 
   it('reviews-test-v2 sends jason to v2 while the others keep their split', async () => {
     await apply('reviews-test-v2');
     await verify(20, ['--user', 'jason', '--expect', 'v2=100%']);
-    // The caller's sidecar logs the rule and the version it chose; the callee's logs the same request.
-    const caller = await cli(['logs', 'productpage-v1', '--sidecar', '--tail', '200']);
-    const chosen = caller.stdout.split('\n').filter((line) => / host=reviews:9080 .* route=reviews-test-v2 .*version=v2 flags=-/.test(line));
-    expect(chosen.length, caller.stdout.slice(-2000)).toBeGreaterThanOrEqual(20);
-    const requestId = / request_id=(\S+)/.exec(chosen.at(-1)!)![1]!;
-    const callee = await cli(['logs', 'reviews-v2', '--sidecar', '--tail', '200']);
-    expect(callee.stdout).toMatch(new RegExp(`direction=inbound .*path=/reviews/0 status=200 .*request_id=${requestId} `));
+    // The caller's sidecar logs the rule and the version it chose; the callee's logs the same
+    // request. A line is written once its response has gone out, so the log may lag a moment.
+    await eventually(async () => {
+      const caller = await cli(['logs', 'productpage-v1', '--sidecar', '--tail', '200']);
+      const chosen = caller.stdout.split('\n').filter((line) => / host=reviews:9080 .* route=reviews-test-v2 .*version=v2 flags=-/.test(line));
+      expect(chosen.length, caller.stdout.slice(-2000)).toBeGreaterThanOrEqual(20);
+      const requestId = / request_id=(\S+)/.exec(chosen.at(-1)!)![1]!;
+      const callee = await cli(['logs', 'reviews-v2', '--sidecar', '--tail', '200']);
+      expect(callee.stdout).toMatch(new RegExp(`direction=inbound .*path=/reviews/0 status=200 .*request_id=${requestId} `));
+    }, 10_000);
     const others = await verify(SPLIT_REQUESTS, ['--concurrency', '8', '--expect', 'v1=50%,v3=50%']);
     expect(count(others, 'v2')).toBe(0);
   });

@@ -55,7 +55,7 @@ describe.each([
     const proxyOf = (app: string) => containers.find((container) => container.role === 'sidecar-proxy' && container.sidecarFor === app)!;
     const logOf = async (app: string) => containerLogs(docker.getContainer(proxyOf(app).id));
     const inboundLines = (log: string) => log.split('\n').filter((line) => line.includes(requestId) && line.includes('direction=inbound'));
-    // nginx writes an access-log line once the response is sent: the last may lag a moment.
+    // A proxy writes an access-log line once the response is sent: the last may lag a moment.
     await eventually(async () => {
       const productpageLog = await logOf('productpage-v1');
       expect(inboundLines(productpageLog)).toHaveLength(30);
