@@ -1396,3 +1396,75 @@ describe('wantsSidecar: label values as Istio reads its annotation', () => {
     expect(wantsSidecar(policy, label)).toBe(expected);
   });
 });
+
+describe('injectSidecars: replicas (a pod per replica is not expressible in one Compose service)', () => {
+  const refusal = (text: string, opts?: InjectOptions) => shapeError(() => inject(parse(text), opts));
+
+  it.each([
+    ['deploy.replicas: 3', 'deploy:\n      replicas: 3', 'services.web.deploy.replicas', '3'],
+    ['scale: 2', 'scale: 2', 'services.web.scale', '2'],
+    ['replicas as a string', 'deploy:\n      replicas: "4"', 'services.web.deploy.replicas', '4'],
+    ['replicas from ${N:-3}', 'deploy:\n      replicas: ${N:-3}', 'services.web.deploy.replicas', '3'],
+    ['scale from ${N}, unknown here', 'scale: ${N}', 'services.web.scale', 'a string ("${N}"), a count inject cannot know'],
+  ])('%s is refused naming the file, the service and the field', (_name, yaml, path, found) => {
+    const error = refusal(`services:\n  db:\n    image: postgres\n  web:\n    image: nginx\n    ${yaml}\n`);
+    expect(error.exitCode).toBe(2);
+    expect(error.file).toBe(FILE);
+    expect(error.path).toBe(path);
+    expect(error.message).toContain(`found ${found}`);
+    expect(error.message).toContain('network_mode: service:web-pod names one container');
+    expect(error.message).toContain('sidecar.istio.io/inject: "false"');
+  });
+
+  it('replicas that come through an anchor and a merge key are refused too', () => {
+    const error = refusal(`
+x-scaled: &scaled
+  deploy:
+    replicas: 3
+x-deploy: &deploy
+  replicas: 2
+services:
+  merged:
+    <<: *scaled
+    image: nginx
+`);
+    expect(error.path).toBe('services.merged.deploy.replicas');
+    expect(error.message).toContain('found 3');
+    expect(refusal('x-deploy: &deploy\n  replicas: 2\nservices:\n  aliased:\n    image: nginx\n    deploy: *deploy\n').path).toBe(
+      'services.aliased.deploy.replicas',
+    );
+  });
+
+  it.each([
+    ['deploy.replicas: 1', 'deploy:\n      replicas: 1'],
+    ['deploy.replicas: 0', 'deploy:\n      replicas: 0'],
+    ['scale: 1', 'scale: 1'],
+    ['scale: 0', 'scale: 0'],
+    ['deploy without replicas', 'deploy:\n      resources: { limits: { cpus: "0.5" } }'],
+  ])('%s is injected, the field kept on the app', (_name, yaml) => {
+    const input = parse(`services:\n  web:\n    image: nginx\n    ${yaml}\n`);
+    const result = inject(input);
+    expect(result.injected).toEqual(['web']);
+    expect(services(result).web.deploy).toEqual(input.services.web.deploy);
+    expect(services(result).web.scale).toEqual(input.services.web.scale);
+  });
+
+  it('a replicated service the policy skips is no refusal: opted out, disabled policy, policy off, network_mode host', () => {
+    const scaled = (extra: string) => parse(`services:\n  web:\n    image: nginx\n    deploy: { replicas: 3 }\n${extra}`);
+    expect(inject(scaled(`    labels: { ${INJECT_LABEL}: "false" }\n`)).injected).toEqual([]);
+    expect(inject(scaled(''), options({ policy: 'disabled' })).injected).toEqual([]);
+    expect(inject(scaled(''), options({ policy: 'off' })).injected).toEqual([]);
+    const host = inject(scaled('    network_mode: host\n'));
+    expect(host.skipped.map((skip) => skip.service)).toEqual(['web']);
+  });
+
+  it('an injected file that has since been given replicas is refused when injected again', () => {
+    const once = inject(parse('services:\n  web:\n    image: nginx\n')).document;
+    once.services.web.deploy = { replicas: 2 };
+    expect(shapeError(() => inject(once)).path).toBe('services.web.deploy.replicas');
+  });
+
+  it('deploy that is not a mapping is a shape error', () => {
+    expect(refusal('services:\n  web:\n    image: nginx\n    deploy: 3\n').path).toBe('services.web.deploy');
+  });
+});

@@ -91,6 +91,7 @@ export function injectSidecars(input: unknown, file: string, options: InjectOpti
         result.skipped.push({ service: name, reason: `a service named ${existing.join(' and ')} already exists` });
         continue;
       }
+      requireOneReplica(service, name, names.pod, file);
       // Only a pod of ours is known to exist here; a clash may have taken any one name.
       if (options.meshNetwork) joinedMeshNetwork ||= hasNetwork(services[names.pod] as Mapping, MESH_NETWORK_KEY);
       continue;
@@ -100,6 +101,7 @@ export function injectSidecars(input: unknown, file: string, options: InjectOpti
       result.skipped.push({ service: name, reason });
       continue;
     }
+    requireOneReplica(service, name, names.pod, file);
 
     const ports = containerPorts(service, file, `services.${name}`);
     const profiles = readProfiles(service.profiles, file, `services.${name}.profiles`);
@@ -300,6 +302,46 @@ function networkModeObstacle(networkMode: string | undefined, meshNetwork: strin
     return `network_mode is ${networkMode}: it shares another's network namespace, which gets the sidecar`;
   }
   return undefined;
+}
+
+/**
+ * Refuses an app Compose would run more than once (`deploy.replicas`, or `scale`, which Compose
+ * v1 and v2 both read): its pod is one container, and `network_mode: service:<pod>` names that one
+ * container, so the replicas could not each have their own pod and sidecar; a pod per replica is
+ * not expressible in one Compose service. 0 and 1 are fine. A count given as `${VAR:-N}` counts
+ * with its default; one that cannot be known here (`${VAR}`) is refused too, rather than risk
+ * replicas outside the mesh. Throws InputShapeError (exit 2) naming the file, service and field.
+ */
+function requireOneReplica(service: Mapping, name: string, pod: string, file: string): void {
+  const deploy = service.deploy;
+  if (deploy !== undefined && deploy !== null && (typeof deploy !== 'object' || Array.isArray(deploy))) {
+    throw new InputShapeError(file, `services.${name}.deploy`, 'a mapping', describeType(deploy));
+  }
+  const fields: Array<[string, unknown]> = [
+    [`services.${name}.deploy.replicas`, (deploy as Mapping | null | undefined)?.replicas],
+    [`services.${name}.scale`, service.scale],
+  ];
+  for (const [path, raw] of fields) {
+    if (raw === undefined || raw === null) continue;
+    const count = replicaCount(raw);
+    if (count !== undefined && count <= 1) continue;
+    const found = count === undefined ? `${describeType(raw)}, a count inject cannot know` : String(count);
+    throw new InputShapeError(
+      file,
+      path,
+      '0 or 1 for a service that gets a sidecar',
+      `${found}: a pod per replica is not expressible in one Compose service (network_mode: service:${pod} names one container), ` +
+        `so the other replicas would run outside the mesh; label the service ${INJECT_LABEL}: "false" to leave it out of the mesh`,
+    );
+  }
+}
+
+/** A replica count: an integer, its decimal string, or `${VAR:-N}`/`${VAR-N}` with its default; else undefined. */
+function replicaCount(raw: unknown): number | undefined {
+  if (typeof raw === 'number') return Number.isInteger(raw) && raw >= 0 ? raw : undefined;
+  if (typeof raw !== 'string') return undefined;
+  const text = raw.trim().replace(/^\$\{[A-Za-z_][A-Za-z0-9_]*:?-(\d+)\}$/, '$1');
+  return /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 /** Labels as a map, from either Compose form (`{k: v}` or `["k=v"]`); values become strings. */
