@@ -7,7 +7,8 @@ import { findIstioVersion } from '../model/istio-versions.js';
 import { buildModel, type FlagValues } from '../model/settings.js';
 import { writeGeneratedFiles } from './output-files.js';
 import type { Console } from './render.js';
-import { loadSettings, type SettingsContext } from './settings-source.js';
+import { loadSettings } from './settings-source.js';
+import { injectSettings, type InjectSettingsContext } from './inject-settings.js';
 
 export interface InjectInput {
   file: string;
@@ -19,8 +20,11 @@ export interface InjectInput {
 }
 
 /** `mesh-local inject`: the Compose counterpart of `istioctl kube-inject`. */
-export async function injectCommand(input: InjectInput, context: SettingsContext, console: Console) {
-  const { settings, warnings } = await loadSettings(input.flags, context);
+export async function injectCommand(input: InjectInput, context: InjectSettingsContext, console: Console) {
+  // A running project's registry and Istio version, so its sidecars work with it.
+  const running = await injectSettings(input.flags, context);
+  if (running.message) console.err(`${running.message}\n`);
+  const { settings, warnings } = await loadSettings(running.flags, context);
   for (const warning of warnings) console.err(`warning: ${warning}\n`);
   const model = buildModel(settings);
   const version = findIstioVersion(model.istioVersion)!;

@@ -165,7 +165,11 @@ ports, expose, hostname, dns, extra_hosts...) and its SERVICE_* registrator sett
 <app>-istio-init (iptables), <app>-istio-proxy, and <app> itself, which keeps its name, all join
 it with network_mode: service:<app>-pod and start in that order.
 Services with network_mode host, none, service:X or container:X are skipped with a warning.
+A service with deploy.replicas or scale above 1 is refused: each replica would need its own pod.
 Injecting an injected file changes nothing.
+When the project (--project, default mesh-local) is running, its registry, Istio version, addons
+and image set are used (read from its containers, plus .mesh-local/<project>/state.json here), and
+a line on stderr says so; --registry or --istio-version contradicting it is refused (exit 2).
 ${SETTINGS_HELP}
 
 Examples:
