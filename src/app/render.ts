@@ -5,6 +5,8 @@ import { FILES_DIR, GENERATED_MARKER, type RenderedFile } from '../compose/mesh-
 import { buildModel, type FlagValues } from '../model/settings.js';
 import type { MeshModel } from '../model/mesh.js';
 import { writeGeneratedFiles } from './output-files.js';
+import type { OutputTarget } from '../common/output-target.js';
+import { UsageError } from '../errors.js';
 import { loadSettings, type SettingsContext } from './settings-source.js';
 
 export interface Console {
@@ -16,6 +18,8 @@ export interface RenderInput {
   flags: FlagValues & { config?: string };
   /** Compose file to write; `undefined` prints the document on stdout. */
   output?: string | undefined;
+  /** Where stdout leads (see outputTarget); `undefined` is a stream, as for a pipe or a terminal. */
+  stdout?: OutputTarget | undefined;
 }
 
 export interface RenderOutcome {
@@ -42,9 +46,23 @@ export async function renderCommand(input: RenderInput, context: SettingsContext
   const { document, files } = renderMesh(model);
   const text = composeFileText(model, toYaml(document));
 
+  if (input.output === undefined && input.stdout?.kind === 'file') {
+    // `render > stack/file.yaml`: Compose resolves the mounts relative to that file's folder, so
+    // they go there, as with -o.
+    const composeFile = input.stdout.path;
+    const writtenFiles = await writeGeneratedFiles(dirname(composeFile), files);
+    console.out(text);
+    console.err(`wrote ${files.length} mounted files under ${join(dirname(composeFile), FILES_DIR)}/, beside ${composeFile} (stdout)\n`);
+    return { model, composeFile, writtenFiles };
+  }
+  if (input.output === undefined && input.stdout?.kind === 'unknown-file') {
+    throw new UsageError(`stdout is a file whose path cannot be found (${input.stdout.reason}), so the files the stack mounts cannot be put beside it`, {
+      hint: 'use -o FILE: the Compose file is written there, its mounted files under mesh-files/ beside it',
+    });
+  }
   if (input.output === undefined) {
-    // The document mounts files by relative path, so they go where a file saved from stdout in
-    // this directory would look for them.
+    // A pipe or a terminal: the document mounts files by relative path, so they go where a file
+    // saved from stdout in this directory would look for them.
     const writtenFiles = await writeGeneratedFiles(context.cwd, files);
     console.out(text);
     console.err(`wrote ${files.length} mounted files under ./${FILES_DIR}/ (keep the Compose file in ${context.cwd})\n`);

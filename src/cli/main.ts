@@ -2,6 +2,7 @@ import { CommanderError } from 'commander';
 import { setMaxListeners } from 'node:events';
 import { ExitCode, ImageBuildError, InterruptedError, MeshLocalError, exitCodeFor } from '../errors.js';
 import { dockerodeEngine } from '../runtime/docker-engine.js';
+import { outputTarget } from '../common/output-target.js';
 import { buildProgram, type CliContext } from './program.js';
 
 /**
@@ -69,6 +70,7 @@ export async function main(interrupt: AbortController): Promise<void> {
     ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
     engine: memoize(() => dockerodeEngine()),
     console: { out: output.out, err: output.err },
+    stdoutTarget: () => outputTarget(1),
   });
   process.exitCode = output.closed() ?? code;
 }

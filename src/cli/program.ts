@@ -15,6 +15,7 @@ import { selectReporter } from '../output/select-reporter.js';
 import { composeCli, detectCompose } from '../runtime/compose-cli.js';
 import { injectCommand } from '../app/inject.js';
 import { deadline } from '../common/deadline.js';
+import type { OutputTarget } from '../common/output-target.js';
 import { packageRoot } from '../common/package-root.js';
 import { IMAGE_SETS, type ImageSetName } from '../model/image-sets.js';
 import type { DockerEngine } from '../runtime/docker-engine.js';
@@ -49,6 +50,8 @@ export interface CliContext {
   /** Whether stderr is a terminal (progress table) and its width. */
   isTty?: boolean;
   columns?: number;
+  /** Where stdout leads (`render > stack/file.yaml`); only the process entry point knows, tests run as a stream. */
+  stdoutTarget?: () => Promise<OutputTarget>;
   /** Set by commands that end with a code other than 0 without an error (doctor). */
   setExitCode?: (code: number) => void;
 }
@@ -128,7 +131,7 @@ export function buildProgram(context: CliContext): Command {
   )
     .option('--bookinfo', 'include the BookInfo sample with a sidecar per instance')
     .option('--mtls', 'mutual TLS between sidecars (not available in Compose stacks yet)')
-    .option('-o, --output <file>', 'Compose file to write; mounted files go under mesh-files/ beside it')
+    .option('-o, --output <file>', 'Compose file to write; mounted files go under mesh-files/ beside it (also for stdout redirected to a file)')
     .addHelpText(
       'after',
       `${SETTINGS_HELP}
@@ -140,7 +143,8 @@ Examples:
 ${EXIT_CODES_HELP}`,
     )
     .action(async (options: MeshOptionValues & { output?: string }) => {
-      await renderCommand({ flags: flagValues(options), output: options.output }, context, context.console);
+      const stdout = options.output === undefined ? await context.stdoutTarget?.() : undefined;
+      await renderCommand({ flags: flagValues(options), output: options.output, stdout }, context, context.console);
     });
 
   addMeshOptions(
