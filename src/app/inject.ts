@@ -1,5 +1,5 @@
 import { basename, dirname, resolve } from 'node:path';
-import { readYamlFile, toYaml } from '../common/yaml-file.js';
+import { readComposeYaml, writeComposeYaml } from '../common/compose-yaml.js';
 import { injectSidecars, type InjectionPolicy } from '../compose/inject.js';
 import { GENERATED_MARKER } from '../compose/mesh-files.js';
 import { MESH_NETWORK } from '../compose/render.js';
@@ -29,7 +29,12 @@ export async function injectCommand(input: InjectInput, context: InjectSettingsC
   const model = buildModel(settings);
   const version = findIstioVersion(model.istioVersion)!;
   const path = resolve(context.cwd, input.file);
-  const document = await readYamlFile(path);
+  // Read as Compose v2 reads it; the user's own document is patched and written back below.
+  const compose = await readComposeYaml(path);
+  // Compose v2 takes a file without `services` (only volumes, networks...) as a project of none.
+  const noServices = isMapping(compose.value) && compose.value.services === undefined;
+  if (noServices) console.err(`notice: ${input.file} defines no services: nothing to inject\n`);
+  const document = noServices ? { ...(compose.value as Record<string, unknown>), services: {} } : compose.value;
   const result = injectSidecars(document, input.file, {
     policy: input.policy,
     sidecar: {
@@ -43,14 +48,16 @@ export async function injectCommand(input: InjectInput, context: InjectSettingsC
   });
   for (const skipped of result.skipped) console.err(`warning: ${skipped.service}: not injected: ${skipped.reason}\n`);
 
-  const text = toYaml(result.document);
+  const written = { ...result.document };
+  if (noServices && Object.keys(written.services as object).length === 0) delete written.services;
+  const text = writeComposeYaml(compose, written);
   if (input.output === undefined) {
     console.out(text);
   } else {
     const target = resolve(context.cwd, input.output);
     // Refused, like any file mesh-local did not write, when it is the hand-written input itself.
     await writeGeneratedFiles(dirname(target), [
-      { path: basename(target), content: `${GENERATED_MARKER} Sidecars injected into ${input.file}.\n${text}`, mode: 0o644 },
+      { path: basename(target), content: `${GENERATED_MARKER} Sidecars injected into ${input.file}.\n${withoutMarker(text)}`, mode: 0o644 },
     ]);
     console.err(`wrote ${target}\n`);
   }
@@ -60,4 +67,13 @@ export async function injectCommand(input: InjectInput, context: InjectSettingsC
       : 'no service needed a sidecar\n',
   );
   return result;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An injected file injected again keeps one marker line, the new one. */
+function withoutMarker(text: string): string {
+  return text.startsWith(GENERATED_MARKER) ? text.slice(text.indexOf('\n') + 1) : text;
 }
