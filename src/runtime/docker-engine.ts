@@ -31,6 +31,31 @@ export interface DockerEngine {
   removeProject(project: string, options: { volumes: boolean }, signal?: AbortSignal): Promise<ProjectResources>;
   /** What carries the project label now. */
   projectResources(project: string, signal?: AbortSignal): Promise<ProjectResources>;
+  /** The project's networks (found by its Compose label) with their IPv4 subnets and gateways. */
+  projectNetworks(project: string, signal?: AbortSignal): Promise<NetworkInfo[]>;
+  /** `docker run -d` on one network with aliases; resolves with the new container's ID. */
+  runContainer(spec: ContainerSpec, signal?: AbortSignal): Promise<string>;
+}
+
+export interface NetworkInfo {
+  /** The engine's name, `<project>_mesh`. */
+  name: string;
+  /** The network's key in the Compose file (`com.docker.compose.network`), e.g. `mesh`. */
+  composeName: string | undefined;
+  /** IPv4 ranges from the network's IPAM configuration, e.g. {subnet: "172.20.0.0/16", gateway: "172.20.0.1"}. */
+  subnets: Array<{ subnet: string; gateway: string | undefined }>;
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  env?: Record<string, string>;
+  /** The network to join (its engine name) and the DNS aliases there. */
+  network: string;
+  aliases: string[];
+  /** Docker restart policy name, e.g. `unless-stopped`. */
+  restart?: string;
 }
 
 export interface ProjectResources {
@@ -309,6 +334,36 @@ export function dockerodeEngine(docker: Docker = new Docker()): DockerEngine {
 
     async projectResources(project, signal) {
       return resourceNames(await listProject(project, signal));
+    },
+
+    async projectNetworks(project, signal) {
+      const { networks } = await listProject(project, signal);
+      return networks.map((network) => ({
+        name: network.Name,
+        composeName: network.Labels?.['com.docker.compose.network'],
+        subnets: (network.IPAM?.Config ?? [])
+          .filter((config) => config.Subnet !== undefined && !config.Subnet.includes(':'))
+          .map((config) => ({ subnet: config.Subnet!, gateway: config.Gateway })),
+      }));
+    },
+
+    async runContainer(spec, signal) {
+      const container = await docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        Labels: spec.labels,
+        Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
+        HostConfig: { NetworkMode: spec.network, ...(spec.restart ? { RestartPolicy: { Name: spec.restart } } : {}) },
+        NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.aliases } } },
+        abortSignal: signal,
+      } as Docker.ContainerCreateOptions);
+      try {
+        await container.start({ abortSignal: signal } as object);
+      } catch (error) {
+        await container.remove({ force: true }).catch(() => undefined);
+        throw error;
+      }
+      return container.id;
     },
 
     async importImage(tarStream, tag, signal) {
