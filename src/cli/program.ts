@@ -14,6 +14,10 @@ import { ExitCode, UsageError } from '../errors.js';
 import { selectReporter } from '../output/select-reporter.js';
 import { composeCli, detectCompose } from '../runtime/compose-cli.js';
 import { injectCommand } from '../app/inject.js';
+import { resolve as resolvePath } from 'node:path';
+import { DEFAULT_EXPANSION_DIR, DEFAULT_SERVICE_ACCOUNT, DEFAULT_SERVICE_NAMESPACE, expansionConfigCommand } from '../app/expansion.js';
+import { DEFAULT_EXTERNAL_VERSION, parseInstanceIp, parseRegistration, parseServiceName, registerCommand, unregisterCommand } from '../app/register.js';
+import { EXTERNAL_LEASE_SECONDS, meshRegistry, type RegistryKind } from '../runtime/mesh-registry.js';
 import { deadline } from '../common/deadline.js';
 import type { OutputTarget } from '../common/output-target.js';
 import { packageRoot } from '../common/package-root.js';
@@ -519,6 +523,80 @@ ${EXIT_CODES_HELP}`,
       );
       context.console.out(formatDeleted(deleted, options.namespace));
       await afterChange(deleted.length > 0, options.wait);
+    });
+
+  // Mesh expansion (issue 10 §3): instances outside Compose, as istioctl register/deregister and setupMeshEx.sh did.
+  const expansionDeps = () => ({ engine: context.engine(), registryClient: (kind: RegistryKind, url: string) => meshRegistry(kind, url), console: context.console });
+  program
+    .command('register')
+    .description("put an instance outside Compose (a VM, a process on this host) into the project's registry, as istioctl register did")
+    .argument('<name>', 'service name, a DNS label: mesh services reach it as http://<name>:<port>/')
+    .argument('<ip>', "IPv4 address the mesh's containers dial (for this host: the mesh network's gateway)")
+    .argument('<ports...>', '[PORTNAME:]PORT, one or more; the port name starts with its protocol (http, http-api, grpc, tcp...), default http')
+    .option('--app-version <v>', 'the version label route rules select (--version is the program version)', DEFAULT_EXTERNAL_VERSION)
+    .option('--project <name>', 'Compose project name (default mesh-local)')
+    .addHelpText(
+      'after',
+      `
+Registering NAME at IP again replaces the earlier registration. On Eureka the instance asks for a
+lease of ${EXTERNAL_LEASE_SECONDS} s (24.8 days, Eureka's longest): nothing renews it, so register again
+before then. NAME resolves on the mesh network to a service address (a pause container) that the
+callers' sidecars capture; the command returns once pilot lists the instance.
+
+Examples:
+  mesh-local register hostsvc 172.20.0.1 8090
+  mesh-local register billing 10.0.0.7 http-api:8080 grpc:9090 --app-version v2
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (name: string, ip: string, ports: string[], options: { appVersion: string; project?: string }) => {
+      const registration = parseRegistration(name, ip, ports, options.appVersion);
+      await registerCommand({ project: await projectName(options.project), registration }, expansionDeps(), context.signal);
+    });
+
+  program
+    .command('unregister')
+    .description('remove an instance that register put into the registry, as istioctl deregister did')
+    .argument('<name>', 'service name given to register')
+    .argument('<ip>', 'address given to register')
+    .option('--project <name>', 'Compose project name (default mesh-local)')
+    .addHelpText('after', `\nExamples:\n  mesh-local unregister hostsvc 172.20.0.1\n${EXIT_CODES_HELP}`)
+    .action(async (name: string, ip: string, options: { project?: string }) => {
+      await unregisterCommand({ project: await projectName(options.project), name: parseServiceName(name), ip: parseInstanceIp(ip) }, expansionDeps(), context.signal);
+    });
+
+  program
+    .command('expansion-config')
+    .description("write what a machine outside Compose needs to join the mesh: cluster.env, sidecar.env, dnsmasq's kubedns, certificates")
+    .option('-o, --output <dir>', 'folder to write the files into', DEFAULT_EXPANSION_DIR)
+    .option('--service <name>', "the machine's service as registered with register: ISTIO_SERVICE and ISTIO_INBOUND_PORTS")
+    .option('--service-account <name>', "the machine's service account, named in its certificate", DEFAULT_SERVICE_ACCOUNT)
+    .option('--namespace <name>', 'namespace of the service account and the machine', DEFAULT_SERVICE_NAMESPACE)
+    .option('--project <name>', 'Compose project name (default mesh-local)')
+    .addHelpText(
+      'after',
+      `
+Files (Istio 0.8 mesh expansion, install/tools/setupMeshEx.sh): cluster.env and sidecar.env go to
+/var/lib/istio/envoy/, kubedns to /etc/dnsmasq.d/, root-cert.pem, cert-chain.pem and key.pem to
+/etc/certs/. Addresses are the containers' own on the mesh network. Files in the folder that
+mesh-local did not write are never overwritten.
+
+Examples:
+  mesh-local expansion-config
+  mesh-local expansion-config -o vm1 --service hostsvc --service-account hostsvc
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (options: { output: string; service?: string; serviceAccount: string; namespace: string; project?: string }) => {
+      await expansionConfigCommand(
+        {
+          project: await projectName(options.project),
+          outDir: resolvePath(context.cwd, options.output),
+          serviceAccount: parseServiceName(options.serviceAccount, '--service-account'),
+          namespace: parseServiceName(options.namespace, '--namespace'),
+          ...(options.service !== undefined ? { service: parseServiceName(options.service, '--service') } : {}),
+        },
+        expansionDeps(),
+        context.signal,
+      );
     });
 
   addMeshOptions(program.command('doctor').description('check the host: engine, Compose, kernel modules, host ports, disk'))
