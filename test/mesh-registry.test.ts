@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { start as startConsul } from '../../sandbox/standins/consul.js';
-import { start as startEureka } from '../../sandbox/standins/eureka.js';
-import { EXTERNAL_LEASE_SECONDS, externalId, meshRegistry, RegistryRequestError, type ExternalInstance } from './mesh-registry.js';
+import { start as startConsul } from '../sandbox/standins/consul.js';
+import { start as startEureka } from '../sandbox/standins/eureka.js';
+import { EXTERNAL_LEASE_SECONDS, externalId, meshRegistry, RegistryRequestError, type ExternalInstance } from '../src/runtime/mesh-registry.js';
 
 const hostsvc: ExternalInstance = { name: 'hostsvc', ip: '172.20.0.1', port: 8090, protocol: 'http', version: 'v2' };
 

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { start as startCa } from '../../sandbox/standins/ca.js';
-import { GENERATED_MARKER } from '../compose/mesh-files.js';
-import { ServiceFailedError } from '../errors.js';
-import type { ContainerInfo } from '../runtime/containers.js';
-import { expansionFiles, fetchCertificates, serviceAddresses, type ExpansionFacts } from './expansion.js';
-import { writeGeneratedFiles } from './output-files.js';
+import { start as startCa } from '../sandbox/standins/ca.js';
+import { GENERATED_MARKER } from '../src/compose/mesh-files.js';
+import { ServiceFailedError } from '../src/errors.js';
+import type { ContainerInfo } from '../src/runtime/containers.js';
+import { expansionFiles, fetchCertificates, serviceAddresses, type ExpansionFacts } from '../src/app/expansion.js';
+import { writeGeneratedFiles } from '../src/app/output-files.js';
 
 const run = promisify(execFile);
 
