@@ -1,4 +1,6 @@
-import { basename, dirname, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import type { OutputTarget } from '../common/output-target.js';
 import { readComposeYaml, writeComposeYaml } from '../common/compose-yaml.js';
 import { injectSidecars, type InjectionPolicy } from '../compose/inject.js';
 import { GENERATED_MARKER } from '../compose/mesh-files.js';
@@ -9,6 +11,17 @@ import { writeGeneratedFiles } from './output-files.js';
 import type { Console } from './render.js';
 import { loadSettings } from './settings-source.js';
 import { injectSettings, type InjectSettingsContext } from './inject-settings.js';
+import { gatherComposeFacts } from './compose-facts.js';
+import { relocatePaths } from '../compose/relocate.js';
+import { UsageError } from '../errors.js';
+import { composeCli, detectCompose, type ComposeConfigReader } from '../runtime/compose-cli.js';
+
+export interface InjectContext extends InjectSettingsContext {
+  /** The Compose CLI whose `config` gives each service's effective settings; default: detectCompose(env). */
+  compose?: () => Promise<ComposeConfigReader | undefined>;
+  /** Where stdout leads (output-target.ts): a file elsewhere is treated like `-o`. */
+  stdoutTarget?: () => Promise<OutputTarget>;
+}
 
 export interface InjectInput {
   file: string;
@@ -20,7 +33,7 @@ export interface InjectInput {
 }
 
 /** `mesh-local inject`: the Compose counterpart of `istioctl kube-inject`. */
-export async function injectCommand(input: InjectInput, context: InjectSettingsContext, console: Console) {
+export async function injectCommand(input: InjectInput, context: InjectContext, console: Console) {
   // A running project's registry and Istio version, so its sidecars work with it.
   const running = await injectSettings(input.flags, context);
   if (running.message) console.err(`${running.message}\n`);
@@ -35,7 +48,26 @@ export async function injectCommand(input: InjectInput, context: InjectSettingsC
   const noServices = isMapping(compose.value) && compose.value.services === undefined;
   if (noServices) console.err(`notice: ${input.file} defines no services: nothing to inject\n`);
   const document = noServices ? { ...(compose.value as Record<string, unknown>), services: {} } : compose.value;
+  // The folder the written document will be read from: -o's, or that of a file stdout leads to.
+  const outputDir = await outputFolder(input, context);
+  if (outputDir !== undefined) await requireSameDotEnv(dirname(path), outputDir, input.file);
+  // What Compose itself reads (extends, include, profiles, interpolation), not the text as written.
+  const facts = isMapping(document)
+    ? await gatherComposeFacts({
+        path,
+        file: input.file,
+        document,
+        env: context.env,
+        reader: await (context.compose ?? (() => defaultCompose(context.env)))(),
+        signal: context.signal,
+      })
+    : undefined;
+  if (facts?.notice) console.err(facts.notice);
+  for (const service of facts?.included ?? []) {
+    console.err(`warning: ${service}: not injected: it comes from an include: file, which inject does not edit; inject that file itself\n`);
+  }
   const result = injectSidecars(document, input.file, {
+    ...(facts ? { facts: facts.services } : {}),
     policy: input.policy,
     sidecar: {
       version,
@@ -48,8 +80,15 @@ export async function injectCommand(input: InjectInput, context: InjectSettingsC
   });
   for (const skipped of result.skipped) console.err(`warning: ${skipped.service}: not injected: ${skipped.reason}\n`);
 
-  const written = { ...result.document };
+  let written = { ...result.document };
   if (noServices && Object.keys(written.services as object).length === 0) delete written.services;
+  if (outputDir !== undefined) {
+    // Compose resolves relative paths against the written file's folder: they are rewritten to
+    // name the same files from there.
+    const moved = relocatePaths(written, input.file, dirname(path), outputDir);
+    written = moved.document;
+    if (moved.changed.length > 0) console.err(`rewrote relative paths for ${relative(context.cwd, outputDir) || '.'}: ${moved.changed.join(', ')}\n`);
+  }
   const text = writeComposeYaml(compose, written);
   if (input.output === undefined) {
     console.out(text);
@@ -67,6 +106,46 @@ export async function injectCommand(input: InjectInput, context: InjectSettingsC
       : 'no service needed a sidecar\n',
   );
   return result;
+}
+
+async function defaultCompose(env: Readonly<Record<string, string | undefined>>): Promise<ComposeConfigReader | undefined> {
+  const variant = await detectCompose(env);
+  return variant ? composeCli(variant) : undefined;
+}
+
+/** The folder of `-o`, else of the file stdout was redirected to; undefined for a pipe or terminal. */
+async function outputFolder(input: InjectInput, context: InjectContext): Promise<string | undefined> {
+  if (input.output !== undefined) return dirname(resolve(context.cwd, input.output));
+  const target = await context.stdoutTarget?.();
+  if (target?.kind === 'file') return dirname(target.path);
+  if (target?.kind === 'unknown-file') {
+    throw new UsageError(`stdout is a file whose folder cannot be known (${target.reason}), so relative paths of ${input.file} cannot be kept`, {
+      hint: 'write the file with -o FILE',
+    });
+  }
+  return undefined;
+}
+
+/**
+ * Compose interpolates with the `.env` of the folder it reads the file from: the output's folder
+ * must hold the same `.env` as the input's (or neither has one), else the variables would change.
+ */
+async function requireSameDotEnv(inputDir: string, outputDir: string, file: string): Promise<void> {
+  if (resolve(inputDir) === resolve(outputDir)) return;
+  const read = (dir: string) => readFile(join(dir, '.env'), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  const [source, target] = await Promise.all([read(inputDir), read(outputDir)]);
+  if (source === target) return;
+  const where = source === undefined
+    ? `${join(outputDir, '.env')} exists and ${join(inputDir, '.env')} does not`
+    : target === undefined
+      ? `${join(inputDir, '.env')} would not be read from ${outputDir}`
+      : `${join(outputDir, '.env')} differs from ${join(inputDir, '.env')}`;
+  throw new UsageError(`${file}: .env: Compose reads the .env of the output's folder, and ${where}: the variables would change`, {
+    hint: `copy ${join(inputDir, '.env')} beside the output, or write the output into ${inputDir}`,
+  });
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {

@@ -21,6 +21,33 @@ export interface InjectOptions {
    * sidecar reaches pilot; `null` leaves networks alone.
    */
   meshNetwork: string | null;
+  /**
+   * What Compose makes of each service (after `extends`, profiles and interpolation), by service
+   * name; a service without an entry is read from the document as written.
+   */
+  facts?: Readonly<Record<string, ServiceFacts>>;
+}
+
+/**
+ * A service's effective settings as Compose reads them (src/app/compose-facts.ts gathers them
+ * from `docker compose config --format json`, or from mesh-local's own reading without a v2 CLI).
+ */
+export interface ServiceFacts {
+  /** Container ports (`ports[].target` and `expose`), ascending: the inbound ports to capture. */
+  ports: number[];
+  networkMode?: string | undefined;
+  profiles?: string[] | undefined;
+  /** Labels, values as strings. */
+  labels: Record<string, string>;
+  /** `deploy.replicas` or `scale` when set, with the field Compose read it from (`deploy.replicas`, `scale`). */
+  replicas?: { field: string; count: number } | undefined;
+  /**
+   * A network setting (`ports`, `networks`, `hostname`...) the service inherits through `extends`,
+   * with the base that defines it: the app would keep it next to `network_mode: service:<pod>`
+   * (Compose merges `extends` and cannot drop an inherited list except with v2's `!reset`, which v1
+   * does not read), so such a service is refused.
+   */
+  inheritedNetwork?: { field: string; base: string } | undefined;
 }
 
 export interface SkippedService {
@@ -73,17 +100,21 @@ export function injectSidecars(input: unknown, file: string, options: InjectOpti
 
   const output: Mapping = { ...services };
   let joinedMeshNetwork = false;
+  const extendedBy = sameFileBases(services);
   for (const [name, value] of Object.entries(services)) {
     const service = requireMapping(value, file, `services.${name}`, 'a mapping');
-    const labels = readLabels(service.labels, file, `services.${name}.labels`);
-    if (labels[LABELS.sidecarFor] !== undefined) continue; // one of ours
+    const facts = options.facts?.[name];
+    const written = readLabels(service.labels, file, `services.${name}.labels`);
+    if (written[LABELS.sidecarFor] !== undefined) continue; // one of ours
+    // An opt-out inherited through `extends` or given by a variable counts as Compose reads it.
+    const labels = facts?.labels ?? written;
     if (!wantsSidecar(options.policy, labels[INJECT_LABEL])) continue;
 
     const names = podServiceNames(name);
-    const networkMode = service.network_mode;
-    if (networkMode !== undefined && typeof networkMode !== 'string') {
-      throw new InputShapeError(file, `services.${name}.network_mode`, 'a string', describeType(networkMode));
+    if (service.network_mode !== undefined && typeof service.network_mode !== 'string') {
+      throw new InputShapeError(file, `services.${name}.network_mode`, 'a string', describeType(service.network_mode));
     }
+    const networkMode = facts ? facts.networkMode : (service.network_mode as string | undefined);
     const existing = [names.pod, names.init, names.proxy].filter((member) => member in services);
     if (existing.length > 0) {
       const ours = existing.length === 3 && existing.every((member) => isPodMemberOf(services[member], name)) && networkMode === `service:${names.pod}`;
@@ -91,20 +122,33 @@ export function injectSidecars(input: unknown, file: string, options: InjectOpti
         result.skipped.push({ service: name, reason: `a service named ${existing.join(' and ')} already exists` });
         continue;
       }
-      requireOneReplica(service, name, names.pod, file);
+      checkReplicas(service, facts, name, names.pod, file);
       // Only a pod of ours is known to exist here; a clash may have taken any one name.
       if (options.meshNetwork) joinedMeshNetwork ||= hasNetwork(services[names.pod] as Mapping, MESH_NETWORK_KEY);
       continue;
     }
-    const reason = networkModeObstacle(networkMode, options.meshNetwork);
+    const reason = extendedBy.has(name)
+      ? `services.${extendedBy.get(name)} extends it, and Compose v1 cannot extend a service with network_mode: service:${names.pod}`
+      : networkModeObstacle(networkMode, options.meshNetwork);
     if (reason) {
       result.skipped.push({ service: name, reason });
       continue;
     }
-    requireOneReplica(service, name, names.pod, file);
+    checkReplicas(service, facts, name, names.pod, file);
+    if (facts?.inheritedNetwork) {
+      const { field, base } = facts.inheritedNetwork;
+      throw new InputShapeError(
+        file,
+        `services.${name}.extends`,
+        'a base without network settings for a service that gets a sidecar',
+        `${field} inherited from ${base}: the app would keep it next to network_mode: service:${names.pod} ` +
+          `(Compose merges extends and only v2's !reset could drop it); move ${field} from the base into services.${name}, ` +
+          `or label the service ${INJECT_LABEL}: "false"`,
+      );
+    }
 
-    const ports = containerPorts(service, file, `services.${name}`);
-    const profiles = readProfiles(service.profiles, file, `services.${name}.profiles`);
+    const ports = facts?.ports ?? containerPorts(service, file, `services.${name}`);
+    const profiles = facts ? facts.profiles : readProfiles(service.profiles, file, `services.${name}.profiles`);
     const { app, network } = splitNetwork(service, name, file, `services.${name}`);
     const joined = options.meshNetwork ? joinNetwork(network, MESH_NETWORK_KEY, file, `services.${name}.networks`) : network;
     const pod = podServices(
@@ -304,6 +348,34 @@ function networkModeObstacle(networkMode: string | undefined, meshNetwork: strin
   return undefined;
 }
 
+/** Services that another service of the same document extends, with the first such service. */
+function sameFileBases(services: Mapping): Map<string, string> {
+  const bases = new Map<string, string>();
+  for (const [name, value] of Object.entries(services)) {
+    const extendsOf = typeof value === 'object' && value !== null ? (value as Mapping).extends : undefined;
+    const base = typeof extendsOf === 'string' ? extendsOf
+      : typeof extendsOf === 'object' && extendsOf !== null && (extendsOf as Mapping).file === undefined ? (extendsOf as Mapping).service
+      : undefined;
+    if (typeof base === 'string' && !bases.has(base)) bases.set(base, name);
+  }
+  return bases;
+}
+
+/** requireOneReplica on Compose's own count when known, else on the document. */
+function checkReplicas(service: Mapping, facts: ServiceFacts | undefined, name: string, pod: string, file: string): void {
+  if (!facts) return requireOneReplica(service, name, pod, file);
+  if (facts.replicas && facts.replicas.count > 1) {
+    throw new InputShapeError(file, `services.${name}.${facts.replicas.field}`, '0 or 1 for a service that gets a sidecar', replicaReason(String(facts.replicas.count), pod));
+  }
+}
+
+function replicaReason(found: string, pod: string): string {
+  return (
+    `${found}: a pod per replica is not expressible in one Compose service (network_mode: service:${pod} names one container), ` +
+    `so the other replicas would run outside the mesh; label the service ${INJECT_LABEL}: "false" to leave it out of the mesh`
+  );
+}
+
 /**
  * Refuses an app Compose would run more than once (`deploy.replicas`, or `scale`, which Compose
  * v1 and v2 both read): its pod is one container, and `network_mode: service:<pod>` names that one
@@ -326,13 +398,7 @@ function requireOneReplica(service: Mapping, name: string, pod: string, file: st
     const count = replicaCount(raw);
     if (count !== undefined && count <= 1) continue;
     const found = count === undefined ? `${describeType(raw)}, a count inject cannot know` : String(count);
-    throw new InputShapeError(
-      file,
-      path,
-      '0 or 1 for a service that gets a sidecar',
-      `${found}: a pod per replica is not expressible in one Compose service (network_mode: service:${pod} names one container), ` +
-        `so the other replicas would run outside the mesh; label the service ${INJECT_LABEL}: "false" to leave it out of the mesh`,
-    );
+    throw new InputShapeError(file, path, '0 or 1 for a service that gets a sidecar', replicaReason(found, pod));
   }
 }
 

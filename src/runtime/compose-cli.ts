@@ -27,12 +27,19 @@ export interface ProcessResult {
   stderr: string;
 }
 
-export type RunProcess = (argv: readonly string[], options: { cwd?: string; signal?: AbortSignal }) => Promise<ProcessResult>;
+export type RunProcess = (
+  argv: readonly string[],
+  options: { cwd?: string; signal?: AbortSignal; env?: Readonly<Record<string, string | undefined>> },
+) => Promise<ProcessResult>;
 
-/** Spawns without a shell and settles on 'close', when all output has been read. */
+/**
+ * Spawns without a shell and settles on 'close', when all output has been read. `env` is laid
+ * over this process's environment (PATH, DOCKER_HOST... stay).
+ */
 export const runProcess: RunProcess = (argv, options) =>
   new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: options.cwd, signal: options.signal, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = options.env ? { ...process.env, ...options.env } : undefined;
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: options.cwd, signal: options.signal, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -93,8 +100,24 @@ async function probeCompose(command: readonly string[], run: RunProcess): Promis
   return { command, major: version.startsWith('1.') ? 1 : 2, version };
 }
 
-export interface ComposeCli {
+/** What Compose itself makes of a file: the project after includes, extends, profiles and interpolation. */
+export interface ComposeConfigReader {
   readonly variant: ComposeVariant;
+  /**
+   * Compose v2's `--profile '*' -f FILE -p PROJECT config --format json` run in `projectDirectory`
+   * with `env` laid over the environment: every service of every profile, `include:` and `extends`
+   * resolved, `.env` and environment interpolated, ports in long syntax (`target` a number). Returns
+   * the parsed JSON. Compose v1 has no JSON output: UsageError. A file Compose rejects:
+   * ComposeCommandError with its stderr.
+   */
+  effectiveConfig(
+    file: string,
+    options: { projectDirectory: string; project: string; env?: Readonly<Record<string, string | undefined>> },
+    signal?: AbortSignal,
+  ): Promise<unknown>;
+}
+
+export interface ComposeCli extends ComposeConfigReader {
   /** `config -q`: validates a Compose file the way `up` would read it. */
   validate(file: string, project: string, signal?: AbortSignal): Promise<void>;
   /**
@@ -115,6 +138,16 @@ export function composeCli(variant: ComposeVariant, run: RunProcess = runProcess
     variant,
     validate: (file, project, signal) => compose(file, project, ['config', '-q'], signal),
     up: (file, project, services, signal) => compose(file, project, ['up', '-d', '--no-build', ...services], signal),
+    effectiveConfig: async (file, options, signal) => {
+      if (variant.major !== 2) {
+        throw new UsageError(`Compose ${variant.version} cannot print a project as JSON; \`docker compose\` (v2) can`);
+      }
+      // `--profile '*'` (Compose v2.24 and later, a global flag) enables every profile.
+      const argv = [...variant.command, '--profile', '*', '--project-directory', options.projectDirectory, '-f', file, '-p', options.project, 'config', '--format', 'json'];
+      const result = await run(argv, { cwd: options.projectDirectory, ...(options.env ? { env: options.env } : {}), ...(signal ? { signal } : {}) });
+      if (result.exitCode !== 0) throw new ComposeCommandError(argv, result.exitCode, lastLines(result.stderr, 20));
+      return JSON.parse(result.stdout) as unknown;
+    },
   };
 }
 
