@@ -36,6 +36,11 @@ export interface WaitPlan {
   gatewayCheck: boolean;
   /** Started in the background (`compose up`); a rejection ends the wait unless a service failed first. */
   starting: Promise<void>;
+  /**
+   * Apps outside `model.apps` (`mesh-local deploy`), by Compose service: the registry name and
+   * version each app container must be registered with before it counts as ready.
+   */
+  registrations?: Readonly<Record<string, { name: string; version: string }>>;
 }
 
 export interface ServiceProgress {
@@ -216,7 +221,7 @@ async function meshReadiness(
     default:
       break;
   }
-  const app = container.role === 'app' ? plan.model.apps.find((candidate) => `${candidate.name}-${candidate.version}` === service) : undefined;
+  const app = container.role !== 'app' ? undefined : (plan.registrations?.[service] ?? plan.model.apps.find((candidate) => `${candidate.name}-${candidate.version}` === service));
   if (!app) return true;
   const registered = await isRegistered(app.name, app.version, addresses, model.registry, urlOf, httpGet, signal);
   return registered ? true : { state: healthy, detail: `waiting for ${app.name} ${app.version} in ${model.registry}` };
