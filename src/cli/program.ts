@@ -14,6 +14,8 @@ import { ExitCode, UsageError } from '../errors.js';
 import { selectReporter } from '../output/select-reporter.js';
 import { composeCli, detectCompose } from '../runtime/compose-cli.js';
 import { injectCommand } from '../app/inject.js';
+import { deployCommand, undeployCommand } from '../app/deploy.js';
+import { runProcess } from '../runtime/compose-cli.js';
 import { resolve as resolvePath } from 'node:path';
 import { DEFAULT_EXPANSION_DIR, DEFAULT_SERVICE_ACCOUNT, DEFAULT_SERVICE_NAMESPACE, expansionConfigCommand } from '../app/expansion.js';
 import { DEFAULT_EXTERNAL_VERSION, parseInstanceIp, parseRegistration, parseServiceName, registerCommand, unregisterCommand } from '../app/register.js';
@@ -271,6 +273,81 @@ Examples:
 ${EXIT_CODES_HELP}`,
     )
     .action((options) => runUp(options, true));
+
+  // `deploy` and `undeploy` (issue 10 §2): users' own Compose files in the mesh.
+  program
+    .command('deploy')
+    .description("inject sidecars into Compose files and run them in the project's mesh, each as a Compose project of its own")
+    .requiredOption('-f, --file <file>', 'Compose file to deploy; repeatable (each file is its own project)', collect)
+    .addOption(
+      new Option('--policy <policy>', 'enabled: every service unless labelled sidecar.istio.io/inject: "false"; disabled: only services labelled "true"; off: none')
+        .choices(INJECTION_POLICIES)
+        .default('enabled'),
+    )
+    .option('--project <name>', 'Compose project name of the mesh (default mesh-local)')
+    .option('--config <file>', 'config file (default ./mesh-local.yaml when present)')
+    .option('--timeout <duration>', `overall deadline for readiness, ${DURATION_RANGE.text}, e.g. 300s, 5m`, parseDuration, 5 * 60_000)
+    .option('--json', 'print one JSON progress event per line on stdout')
+    .addHelpText(
+      'after',
+      `
+Each file is injected as \`inject\` does it, written next to it as .mesh-local.<file name>, and run
+as Compose project <project>-<file name without extension> with --project-directory its folder
+(relative paths, .env, env files, build contexts and COMPOSE_PROFILES keep working). Registry
+name: SERVICE_NAME, else the \`app\` label, else the service; version: the \`version\` label, else v1.
+Ready means: pod up, init exited 0, app healthy (or running without a healthcheck), proxy up,
+instance registered. Names the mesh uses are refused (exit 2), taken host ports too (exit 1).
+\`status\` and \`logs\` take the file's project: --project <project>-<file name>.
+
+Examples:
+  mesh-local deploy -f samples/hello/docker-compose.yaml
+  mesh-local undeploy -f samples/hello/docker-compose.yaml
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (options: { file: string[]; policy: InjectionPolicy; project?: string; config?: string; timeout: number; json?: boolean }) => {
+      const reporter = selectReporter({
+        json: options.json ?? false,
+        isTty: context.isTty ?? false,
+        env: context.env,
+        write: options.json ? (text) => context.console.out(text) : (text) => context.console.err(text),
+        ...(context.columns ? { columns: context.columns } : {}),
+      });
+      const { signal, clear } = deadline(options.timeout, context.signal);
+      setMaxListeners(0, signal);
+      try {
+        await deployCommand(
+          { files: options.file, policy: options.policy, flags: flagValues(options) },
+          {
+            engine: context.engine(),
+            compose: async () => ({ variant: (await requireCompose(context.env)).variant, run: runProcess }),
+            reporter,
+            console: options.json ? { out: () => undefined, err: context.console.err } : context.console,
+            cwd: context.cwd,
+            env: context.env,
+            isPortFree: portIsFree,
+          },
+          signal,
+        );
+      } finally {
+        clear();
+        reporter.close();
+      }
+    });
+
+  program
+    .command('undeploy')
+    .description('remove what deploy started for each file (its Compose project), leaving the mesh and other apps running')
+    .requiredOption('-f, --file <file>', 'Compose file given to deploy; repeatable', collect)
+    .option('--project <name>', 'Compose project name of the mesh (default mesh-local)')
+    .option('--config <file>', 'config file (default ./mesh-local.yaml when present)')
+    .addHelpText('after', `\nExamples:\n  mesh-local undeploy -f samples/hello/docker-compose.yaml\n${EXIT_CODES_HELP}`)
+    .action(async (options: { file: string[]; project?: string; config?: string }) => {
+      await undeployCommand(
+        { files: options.file, flags: flagValues(options) },
+        { engine: context.engine(), console: context.console, cwd: context.cwd, env: context.env },
+        context.signal ?? new AbortController().signal,
+      );
+    });
 
   program
     .command('status')
