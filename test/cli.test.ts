@@ -15,7 +15,12 @@ describe('mesh-local help and usage errors', () => {
     }
     const render = await runCli(['render', '--help'], { cwd: dir });
     expect(render.stdout).toContain('Examples:');
-    expect(render.stdout).toContain('mesh-local render --registry consul --bookinfo');
+    expect(render.stdout).toContain('mesh-local render --registry consul --bookinfo');    // Defaults read as a user would type them: no `300000` (ms), no `[]` for repeatable options.
+    for (const command of ['up', 'bookinfo']) {
+      const help = (await runCli([command, '--help'], { cwd: dir })).stdout.replace(/\s+/g, ' ');
+      expect(help).toContain('(default: 5m)');
+      expect(help).not.toContain('(default: [])');
+    }
   });
 
   it('exits 2 on an unknown flag, naming it', async () => {

@@ -207,7 +207,7 @@ ${EXIT_CODES_HELP}`,
 
   const runOptions = (command: Command) =>
     addMeshOptions(command, [...IMAGE_SETS, 'auto'])
-      .option('--timeout <duration>', `overall deadline for readiness, ${DURATION_RANGE.text}, e.g. 300s, 5m`, parseDuration, 5 * 60_000)
+      .addOption(timeoutOption())
       .option('--rollback', 'take the stack down again when it does not get ready')
       .option('--json', 'print one JSON progress event per line on stdout');
   const runUp = async (options: MeshOptionValues & { timeout: number; rollback?: boolean; json?: boolean }, bookinfo: boolean) => {
@@ -286,7 +286,7 @@ ${EXIT_CODES_HELP}`,
     )
     .option('--project <name>', 'Compose project name of the mesh (default mesh-local)')
     .option('--config <file>', 'config file (default ./mesh-local.yaml when present)')
-    .option('--timeout <duration>', `overall deadline for readiness, ${DURATION_RANGE.text}, e.g. 300s, 5m`, parseDuration, 5 * 60_000)
+    .addOption(timeoutOption())
     .option('--json', 'print one JSON progress event per line on stdout')
     .addHelpText(
       'after',
@@ -748,6 +748,11 @@ async function requireCompose(env: CliContext['env']) {
 export const DURATION_RANGE = { minMs: 1000, maxMs: 24 * 3_600_000, text: 'from 1s to 24h' } as const;
 
 /** `300`, `300s`, `5m`, `1h` -> milliseconds, within DURATION_RANGE. */
+/** `--timeout` of the commands that wait for readiness; help shows the default as a duration, not in ms. */
+function timeoutOption(): Option {
+  return new Option('--timeout <duration>', `overall deadline for readiness, ${DURATION_RANGE.text}, e.g. 300s, 5m`).argParser(parseDuration).default(5 * 60_000, '5m');
+}
+
 export function parseDuration(value: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
   const unit = match ? { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'] : 0;
