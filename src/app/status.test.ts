@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerInfo } from '../runtime/containers.js';
-import { formatAge, formatStatusProblems, formatStatusTable, statusJson, statusRows } from './status.js';
+import { formatAge, formatStatusProblems, formatStatusTable, projectStatusRows, statusJson, statusRows } from './status.js';
 
 const NOW = new Date('2024-05-01T12:00:00Z');
 const secondsAgo = (seconds: number) => new Date(NOW.getTime() - seconds * 1000);
@@ -308,5 +308,49 @@ describe('statusRows: pods', () => {
         'repair: mesh-local up --project demo (or bookinfo) recreates what is detached\n',
     );
     expect(formatStatusProblems(statusRows(pod('ok'), NOW), 'demo')).toBe('');
+  });
+});
+
+describe('status of a mesh project with deployed apps', () => {
+  // An in-memory engine answering the two label queries as Docker's filters would.
+  const all = [
+    container('istio-pilot'),
+    ...app('hello-v1', { app: { project: 'mesh-local-hello-1a2b3c4d' }, init: { project: 'mesh-local-hello-1a2b3c4d' }, proxy: { project: 'mesh-local-hello-1a2b3c4d' } }),
+    container('plain', { project: 'mesh-local-other-99aa88bb', role: 'app', component: 'plain' }),
+  ];
+  const deployed = new Set(['mesh-local-hello-1a2b3c4d', 'mesh-local-other-99aa88bb']);
+  const engine = {
+    projectContainers: async (project: string) => all.filter((c) => c.project === project),
+    labelledContainers: async (key: string, value: string) => (key === 'dev.mesh-local.deployed-into' && value === 'mesh-local' ? all.filter((c) => deployed.has(c.project)) : []),
+  };
+
+  it("lists the project's own rows, then each deployed file's apps marked with its project", async () => {
+    const rows = await projectStatusRows(engine, 'mesh-local', NOW);
+    expect(rows.map((row) => [row.name, row.deployedAs])).toEqual([
+      ['istio-pilot', undefined],
+      ['hello-v1', 'mesh-local-hello-1a2b3c4d'],
+      ['plain', 'mesh-local-other-99aa88bb'],
+    ]);
+    expect(rows[1]!.services).toEqual(['hello-v1', 'hello-v1-istio-init', 'hello-v1-istio-proxy']);
+    expect(statusJson(rows)[0]).not.toHaveProperty('deployedAs');
+    expect(statusJson(rows)[1]).toMatchObject({ name: 'hello-v1', deployedAs: 'mesh-local-hello-1a2b3c4d' });
+    const table = formatStatusTable(rows).split('\n');
+    // Columns are shared by every group: the widest name (istio-pilot) sets the first.
+    expect(table[0]).toMatch(/^NAME {10}READY/);
+    expect(table[1]).toMatch(/^istio-pilot /);
+    expect(table.slice(2)).toEqual([
+      '',
+      'deployed as project mesh-local-hello-1a2b3c4d:',
+      expect.stringMatching(/^hello-v1 {6}2\/2 {5}Running/),
+      '',
+      'deployed as project mesh-local-other-99aa88bb:',
+      expect.stringMatching(/^plain /),
+    ]);
+  });
+
+  it('a project with nothing deployed into it prints as before', async () => {
+    const rows = await projectStatusRows(engine, 'mesh-local-hello-1a2b3c4d', NOW);
+    expect(rows.every((row) => row.deployedAs === undefined)).toBe(true);
+    expect(formatStatusTable(rows)).toBe(formatStatusTable(statusRows(all.filter((c) => c.project === 'mesh-local-hello-1a2b3c4d'), NOW)));
   });
 });

@@ -1,5 +1,6 @@
 import { POD_ROLE } from '../compose/sidecar.js';
 import type { ContainerInfo, PublishedPort } from '../runtime/containers.js';
+import type { DockerEngine } from '../runtime/docker-engine.js';
 import { detachedMembers } from './pods.js';
 
 /**
@@ -26,6 +27,8 @@ export interface StatusRow {
   services: string[];
   /** Why the row is not ready although its containers run (a member out of its pod's namespace). */
   problems: string[];
+  /** For an app `deploy` started in this mesh: the Compose project it runs under (absent for the project's own rows). */
+  deployedAs?: string;
 }
 
 /** Roles whose containers are expected to stop: they never count toward READY. */
@@ -43,6 +46,33 @@ export function statusRows(containers: ContainerInfo[], now: Date): StatusRow[] 
   const rows = [...groups].map(([name, members]) => rowFor(name, members, now));
   return rows.sort(compareRows);
 }
+
+/**
+ * The rows of `status --project <mesh>`: the project's own, then those of every app deployed into
+ * it (`deploy` labels them DEPLOYED_INTO), grouped by the Compose project each runs under and
+ * marked with it in `deployedAs`.
+ */
+export async function projectStatusRows(
+  engine: Pick<DockerEngine, 'projectContainers' | 'labelledContainers'>,
+  project: string,
+  now: Date,
+  signal?: AbortSignal,
+): Promise<StatusRow[]> {
+  const [own, deployed] = await Promise.all([engine.projectContainers(project, signal), engine.labelledContainers(DEPLOYED_INTO, project, signal)]);
+  const byProject = new Map<string, ContainerInfo[]>();
+  for (const container of deployed) {
+    if (container.project === project) continue;
+    byProject.set(container.project, [...(byProject.get(container.project) ?? []), container]);
+  }
+  const rows = statusRows(own, now);
+  for (const [appsProject, containers] of [...byProject].sort(([a], [b]) => a.localeCompare(b))) {
+    rows.push(...statusRows(containers, now).map((row) => ({ ...row, deployedAs: appsProject })));
+  }
+  return rows;
+}
+
+/** Label `deploy` puts on what it starts: the mesh project it was deployed into (deploy.ts DEPLOYED_INTO_LABEL). */
+const DEPLOYED_INTO = 'dev.mesh-local.deployed-into';
 
 function rowFor(name: string, members: ContainerInfo[], now: Date): StatusRow {
   const own = members.filter((c) => c.service === name && !(SIDECAR_ROLES.has(c.role ?? '') && c.sidecarFor));
@@ -162,8 +192,27 @@ const COLUMNS = ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'PORTS'] as const
 /** kubectl's tabwriter padding between columns. */
 const GAP = 3;
 
-/** The table `status` prints; the header alone when there are no rows. */
+/**
+ * The table `status` prints; the header alone when there are no rows. Rows of deployed apps follow
+ * the project's own, under a `deployed as project <name>:` line per Compose project, in columns
+ * shared with the rest.
+ */
 export function formatStatusTable(rows: StatusRow[]): string {
+  const own = rows.filter((row) => row.deployedAs === undefined);
+  const groups = [...new Set(rows.map((row) => row.deployedAs).filter((name): name is string => name !== undefined))];
+  const lines = alignedLines([...own, ...groups.flatMap((name) => rows.filter((row) => row.deployedAs === name))]);
+  const header = lines[0]!;
+  const out = [header, ...lines.slice(1, own.length + 1)];
+  let next = own.length + 1;
+  for (const name of groups) {
+    const count = rows.filter((row) => row.deployedAs === name).length;
+    out.push('', `deployed as project ${name}:`, ...lines.slice(next, next + count));
+    next += count;
+  }
+  return out.join('\n');
+}
+
+function alignedLines(rows: StatusRow[]): string[] {
   const cells = [
     [...COLUMNS],
     ...rows.map((row) => [
@@ -182,8 +231,7 @@ export function formatStatusTable(rows: StatusRow[]): string {
         .map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]! + GAP)))
         .join('')
         .trimEnd(),
-    )
-    .join('\n');
+    );
 }
 
 /**
@@ -210,6 +258,8 @@ export interface StatusJson {
   ports: { hostIp: string; hostPort: number; containerPort: number }[];
   services: string[];
   problems: string[];
+  /** Present on apps `deploy` started in this mesh: their Compose project. */
+  deployedAs?: string;
 }
 
 /** Plain data for `--json`: no Dates, no undefined, stable key order. */
@@ -227,5 +277,6 @@ export function statusJson(rows: StatusRow[]): StatusJson[] {
     ports: row.ports.map((port) => ({ hostIp: port.hostIp, hostPort: port.hostPort, containerPort: port.containerPort })),
     services: [...row.services],
     problems: [...row.problems],
+    ...(row.deployedAs !== undefined ? { deployedAs: row.deployedAs } : {}),
   }));
 }

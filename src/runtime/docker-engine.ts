@@ -19,6 +19,11 @@ export interface DockerEngine {
   pullImage(reference: string, onProgress: (line: string) => void, signal?: AbortSignal): Promise<void>;
   /** Every container of a Compose project, running or not, found by the project label. */
   projectContainers(project: string, signal?: AbortSignal): Promise<ContainerInfo[]>;
+  /**
+   * Every container, running or not, carrying label `key` with `value` (`docker ps -a --filter
+   * label=key=value`), whatever its Compose project: `deploy`'s apps by `dev.mesh-local.deployed-into`.
+   */
+  labelledContainers(key: string, value: string, signal?: AbortSignal): Promise<ContainerInfo[]>;
   /** The raw `docker inspect` document, for diagnostics. */
   inspectContainer(id: string, signal?: AbortSignal): Promise<unknown>;
   /** The last `tail` lines of a container's stdout and stderr. */
@@ -99,6 +104,24 @@ export function dockerodeEngine(docker: Docker = new Docker()): DockerEngine {
       hint: 'start Docker (make engine does it on Debian as root) or point DOCKER_HOST at a running engine',
     });
 
+  /** Containers matching one label filter, inspected (one removed meanwhile is left out). */
+  const containersLabelled = async (filter: string, signal?: AbortSignal): Promise<ContainerInfo[]> => {
+    let summaries: Docker.ContainerInfo[];
+    try {
+      summaries = await docker.listContainers({ all: true, filters: { label: [filter] }, abortSignal: signal } as object);
+    } catch (error) {
+      throw unreachable(error);
+    }
+    const details = await Promise.all(
+      summaries.map((summary) =>
+        docker
+          .getContainer(summary.Id)
+          .inspect({ abortSignal: signal } as object)
+          .catch((error: { statusCode?: number }) => (error.statusCode === 404 ? undefined : Promise.reject(error))),
+      ),
+    );
+    return details.filter((detail) => detail !== undefined).map(toContainerInfo);
+  };
   /** Containers, networks and volumes carrying the project's Compose label. */
   const listProject = async (project: string, signal?: AbortSignal) => {
     const filters = { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] };
@@ -265,22 +288,12 @@ export function dockerodeEngine(docker: Docker = new Docker()): DockerEngine {
       });
     },
 
-    async projectContainers(project, signal) {
-      let summaries: Docker.ContainerInfo[];
-      try {
-        summaries = await docker.listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] }, abortSignal: signal } as object);
-      } catch (error) {
-        throw unreachable(error);
-      }
-      const details = await Promise.all(
-        summaries.map((summary) =>
-          docker
-            .getContainer(summary.Id)
-            .inspect({ abortSignal: signal } as object)
-            .catch((error: { statusCode?: number }) => (error.statusCode === 404 ? undefined : Promise.reject(error))),
-        ),
-      );
-      return details.filter((detail) => detail !== undefined).map(toContainerInfo);
+    projectContainers(project, signal) {
+      return containersLabelled(`${COMPOSE_PROJECT_LABEL}=${project}`, signal);
+    },
+
+    labelledContainers(key, value, signal) {
+      return containersLabelled(`${key}=${value}`, signal);
     },
 
     async inspectContainer(id, signal) {
