@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +24,29 @@ const SAMPLE = fileURLToPath(new URL('../samples/hello/', import.meta.url));
 const projectFor = testProjects();
 const engine = dockerodeEngine();
 
+interface PilotRegistration {
+  'service-key': string;
+  hosts: Array<{ ip_address: string; port: number; tags: Record<string, string> }>;
+}
+
+/** Pilot's v1 registration listing (`/v1/registration`) of a running project, through its published discovery port. */
+async function registrationsIn(project: string): Promise<PilotRegistration[]> {
+  const pilot = (await engine.projectContainers(project)).find((c) => c.component === 'pilot')!;
+  const discovery = pilot.ports.find((p) => p.containerPort === findIstioVersion('0.8.0')!.pilot.discoveryPort)!;
+  return (await (await fetch(`http://127.0.0.1:${discovery.hostPort}/v1/registration`)).json()) as PilotRegistration[];
+}
+
+/** Whether an IPv4 address lies in the subnet of the project's mesh network. */
+async function inMeshNetwork(project: string, address: string): Promise<boolean> {
+  const mesh = (await engine.projectNetworks(project)).find((network) => network.composeName === 'mesh');
+  const toNumber = (ip: string) => ip.split('.').reduce((sum, part) => sum * 256 + Number(part), 0);
+  return (mesh?.subnets ?? []).some(({ subnet }) => {
+    const [base, bits] = subnet.split('/');
+    const size = 2 ** (32 - Number(bits));
+    return Math.floor(toNumber(address) / size) === Math.floor(toNumber(base!) / size);
+  });
+}
+
 describe('deploy (sandbox set, real engine, consul)', () => {
   const project = projectFor('deploy');
   const common = ['--project', project];
@@ -34,6 +58,10 @@ describe('deploy (sandbox set, real engine, consul)', () => {
   const containersOf = (name: string) => engine.projectContainers(name);
   const hostPort = (containers: ContainerInfo[], service: string, port: number) =>
     containers.filter((c) => c.service === service || c.sidecarFor === service).flatMap((c) => c.ports).find((p) => p.containerPort === port)?.hostPort;
+
+  const serviceKey = (name: string) => `${name}.service.consul|http`;
+  const pilotRegistration = () => registrationsIn(project);
+  const onMeshNetwork = (address: string) => inMeshNetwork(project, address);
 
   async function callHello(n: number): Promise<Record<string, number>> {
     const port = hostPort(await containersOf(appsProject), 'client', 8081);
@@ -73,19 +101,17 @@ describe('deploy (sandbox set, real engine, consul)', () => {
     // The mesh project is untouched: nothing of the sample runs under it.
     expect((await containersOf(project)).some((c) => c.service.startsWith('hello'))).toBe(false);
 
-    const pilot = (await containersOf(project)).find((c) => c.component === 'pilot')!;
-    const discovery = pilot.ports.find((p) => p.containerPort === findIstioVersion('0.8.0')!.pilot.discoveryPort)!;
-    const registration = (await (await fetch(`http://127.0.0.1:${discovery.hostPort}/v1/registration`)).json()) as Array<{
-      'service-key': string;
-      hosts: Array<{ ip_address: string; port: number; tags: Record<string, string> }>;
-    }>;
-    const hello = registration.find((entry) => entry['service-key'] === 'hello.service.consul|http');
+    const registration = await pilotRegistration();
+    const hello = registration.find((entry) => entry['service-key'] === serviceKey('hello'));
     expect(hello?.hosts.map((host) => host.tags.version).sort()).toEqual(['v1', 'v2']);
-    // At the pods' addresses on the mesh network, where the other pods and pilot reach them.
-    const meshAddresses = new Set((await containersOf(project)).flatMap((c) => c.addresses));
+    // At the pods' addresses on the mesh network, their only one, where the other pods and pilot reach them.
     const podAddresses = (await containersOf(appsProject)).filter((c) => c.role === 'pod' && c.sidecarFor?.startsWith('hello')).flatMap((c) => c.addresses);
-    expect(hello?.hosts.map((host) => host.ip_address).sort()).toEqual([...podAddresses].sort());
-    expect([...meshAddresses].some((address) => address.split('.').slice(0, 2).join('.') === podAddresses[0]!.split('.').slice(0, 2).join('.'))).toBe(true);
+    const registered = hello!.hosts.map((host) => host.ip_address);
+    expect(registered).toHaveLength(2);
+    for (const address of registered) {
+      expect(podAddresses).toContain(address);
+      expect(await onMeshNetwork(address), `${address} on the mesh network`).toBe(true);
+    }
 
     const seen = await callHello(20);
     expect(seen.error ?? 0).toBe(0);
@@ -101,7 +127,25 @@ describe('deploy (sandbox set, real engine, consul)', () => {
     const status = await runCli(['status', '--project', appsProject, '--json'], { cwd });
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toContain('hello-v1');
+    // status of the mesh project lists the deployed apps too, marked with their project.
+    const meshStatus = await cli(['status', '--json']);
+    expect(meshStatus.code, meshStatus.stderr).toBe(0);
+    const rows = JSON.parse(meshStatus.stdout) as Array<{ name: string; ready: number; total: number; deployedAs?: string }>;
+    expect(rows.find((row) => row.name === 'istio-pilot')?.deployedAs).toBeUndefined();
+    expect(rows.find((row) => row.name === 'hello-v2')).toMatchObject({ deployedAs: appsProject, ready: 2, total: 2 });
+    const table = await cli(['status']);
+    expect(table.stdout).toContain(`deployed as project ${appsProject}:`);
   }, 300_000);
+
+  it('refuses a second file whose names another deployed file holds (exit 2), the same file name in another folder being another project', async () => {
+    await cp(SAMPLE, join(cwd, 'hello-copy'), { recursive: true });
+    const copy = join(cwd, 'hello-copy', 'docker-compose.yaml');
+    expect(appsProjectName(project, copy)).not.toBe(appsProject);
+    const run = await cli(['deploy', '-f', copy, '--timeout', '60s']);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`hello-v1, .*\\bhello\\b.* already taken by project ${appsProject} deployed into project ${project}; nothing was started`));
+    expect(await containersOf(appsProjectName(project, copy))).toEqual([]);
+  });
 
   it('splits traffic between the versions with a route rule', async () => {
     const rule = join(cwd, 'hello-split.yaml');
@@ -139,35 +183,66 @@ describe('deploy (sandbox set, real engine, consul)', () => {
     expect(deleted.code, deleted.stderr).toBe(0);
   }, 120_000);
 
-  it('follows the policy table: a service labelled sidecar.istio.io/inject "false" runs without a sidecar', async () => {
+  it('follows the policy table: an opted-out service joins the mesh network and reaches injected ones by name, also those moved off its own network', async () => {
     const dir = join(cwd, 'policy');
     await mkdir(dir, { recursive: true });
     const file = join(dir, 'policy.yaml');
+    const server = (name: string) => `    command: ["node", "-e", "require('http').createServer((q, r) => r.end('${name}')).listen(8080)"]`;
+    // plain (no sidecar) calls meshed (file's default network) and api (the file's own network backend).
+    const caller = "const get = (u) => require('http').get(u, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(u, r.statusCode, b)); }).on('error', (e) => console.log(u, e.code)); setInterval(() => { get('http://meshed:8080/'); get('http://api:8080/'); }, 1000)";
     await writeFile(
       file,
       [
         'services:',
         '  plain:',
         '    image: mesh-local/node:sandbox',
-        '    command: ["node", "-e", "setInterval(() => undefined, 1000)"]',
+        `    command: ["node", "-e", ${JSON.stringify(caller)}]`,
         '    labels:',
         '      sidecar.istio.io/inject: "false"',
+        '    networks: [default, backend]',
         '  meshed:',
         '    image: mesh-local/node:sandbox',
-        '    command: ["node", "-e", "require(\'http\').createServer((q, r) => r.end(\'ok\')).listen(8080)"]',
+        server('meshed'),
         '    expose: ["8080"]',
+        '  api:',
+        '    image: mesh-local/node:sandbox',
+        server('api'),
+        '    expose: ["8080"]',
+        '    networks:',
+        '      backend:',
+        '        aliases: [api.internal]',
+        'networks:',
+        '  backend: {}',
         '',
       ].join('\n'),
     );
     const deployed = await cli(['deploy', '-f', file, '--timeout', '120s']);
     expect(deployed.code, deployed.stderr).toBe(0);
-    const containers = await containersOf(appsProjectName(project, file));
+    expect(deployed.stderr).toMatch(/services\.plain runs without a sidecar: it joins the mesh network/);
+    expect(deployed.stderr).toMatch(/services\.api is on the mesh network instead of backend/);
+    const policyProject = appsProjectName(project, file);
+    const containers = await containersOf(policyProject);
     expect(containers.find((c) => c.service === 'plain')?.state).toBe('running');
     expect(containers.some((c) => c.service.startsWith('plain-'))).toBe(false);
     expect(containers.find((c) => c.service === 'meshed-istio-proxy')?.state).toBe('running');
+    const plain = containers.find((c) => c.service === 'plain')!;
+    await eventually(async () => {
+      const logs = await engine.containerLogs(plain.id, 50);
+      expect(logs).toContain('http://meshed:8080/ 200 meshed');
+      expect(logs).toContain('http://api:8080/ 200 api');
+    }, 30_000);
+    // api is registered at its one address, on the mesh network; plain is not registered.
+    const apiPod = containers.find((c) => c.service === 'api-pod')!;
+    expect(apiPod.addresses).toHaveLength(1);
+    const registration = await pilotRegistration();
+    const api = registration.find((entry) => entry['service-key'] === serviceKey('api'));
+    expect(api?.hosts).toHaveLength(1);
+    expect(apiPod.addresses).toContain(api!.hosts[0]!.ip_address);
+    expect(await onMeshNetwork(api!.hosts[0]!.ip_address)).toBe(true);
+    expect(registration.some((entry) => entry['service-key'].startsWith('plain') || entry['service-key'].startsWith('node'))).toBe(false);
     const undeployed = await cli(['undeploy', '-f', file]);
     expect(undeployed.code, undeployed.stderr).toBe(0);
-    expect(await containersOf(appsProjectName(project, file))).toEqual([]);
+    expect(await containersOf(policyProject)).toEqual([]);
   }, 200_000);
 
   describe('refusals: nothing starts', () => {
@@ -213,4 +288,71 @@ describe('deploy (sandbox set, real engine, consul)', () => {
     const verify = await cli(['verify', '--requests', '5', '--json']);
     expect(verify.code, verify.stderr + verify.stdout).toBe(0);
   }, 120_000);
+});
+
+describe('deploy (sandbox set, real engine, eureka)', () => {
+  const project = projectFor('deploy-eureka');
+  const common = ['--project', project];
+  let cwd: string;
+  let appsProject: string;
+  const cli = (args: string[]) => runCli([...args, ...common], { cwd });
+
+  beforeAll(async () => {
+    cwd = await temporaryDirectory('deploy-eureka');
+    await cp(SAMPLE, join(cwd, 'hello'), { recursive: true });
+    appsProject = appsProjectName(project, join(cwd, 'hello', 'docker-compose.yaml'));
+    const up = await runCli(['up', '--registry', 'eureka', '--istio-version', '0.8.0', '--images', 'sandbox', ...common, ...ANY_PORTS], { cwd });
+    expect(up.code, up.stderr).toBe(0);
+  }, 400_000);
+
+  afterAll(async () => {
+    await engine.removeProject(appsProject, { volumes: true }).catch(() => undefined);
+    await runCli(['down', '--volumes', ...common], { cwd });
+  }, 120_000);
+
+  it('registers the versions in Eureka (pilot lists them at mesh addresses) and routes a request through the sidecars; undeploy removes it', async () => {
+    const deployed = await cli(['deploy', '-f', 'hello/docker-compose.yaml', '--timeout', '180s']);
+    expect(deployed.code, deployed.stderr + deployed.stdout).toBe(0);
+    const hello = (await registrationsIn(project)).find((entry) => entry['service-key'].split('|')[0] === 'hello');
+    expect(hello?.hosts.map((host) => host.tags.version).sort()).toEqual(['v1', 'v2']);
+    for (const host of hello!.hosts) expect(await inMeshNetwork(project, host.ip_address), host.ip_address).toBe(true);
+
+    const containers = await engine.projectContainers(appsProject);
+    const port = containers.filter((c) => c.sidecarFor === 'client').flatMap((c) => c.ports).find((p) => p.containerPort === 8081)?.hostPort;
+    const seen = ((await (await fetch(`http://127.0.0.1:${port}/call?n=10`)).json()) as { byVersion: Record<string, number> }).byVersion;
+    expect((seen.v1 ?? 0) + (seen.v2 ?? 0)).toBe(10);
+    const proxy = containers.find((c) => c.service === 'client-istio-proxy')!;
+    expect(await engine.containerLogs(proxy.id, 200)).toMatch(/direction=outbound .*host=hello:8080/);
+
+    const undeployed = await cli(['undeploy', '-f', 'hello/docker-compose.yaml']);
+    expect(undeployed.code, undeployed.stderr).toBe(0);
+    expect(await engine.projectContainers(appsProject)).toEqual([]);
+  }, 300_000);
+});
+
+describe('undeploy (real engine)', () => {
+  it('removes a project of a dozen containers without a MaxListenersExceeded warning (one signal for all its Engine calls)', async () => {
+    const cwd = await temporaryDirectory('undeploy-many');
+    const file = join(cwd, 'many.yaml');
+    await writeFile(file, 'services: {}\n');
+    const mesh = projectFor('undeploy-many');
+    const appsProject = appsProjectName(mesh, file);
+    for (let i = 0; i < 12; i++) {
+      execFileSync('docker', ['create', '--label', `com.docker.compose.project=${appsProject}`, '--label', `com.docker.compose.service=s${i}`, 'mesh-local/node:sandbox', 'true']);
+    }
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const run = await runCli(['undeploy', '-f', file, '--project', mesh], { cwd });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain(`removed project ${appsProject} (12 containers)`);
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+      await engine.removeProject(appsProject, { volumes: true }).catch(() => undefined);
+    }
+  }, 60_000);
 });

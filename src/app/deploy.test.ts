@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { injectSidecars } from '../compose/inject.js';
 import { findIstioVersion } from '../model/istio-versions.js';
+import { UsageError } from '../errors.js';
 import type { ContainerInfo } from '../runtime/containers.js';
 import { appsProjectName, deployedFilePath, enabledServices, meshNames, publishedHostPorts, registerDeployed } from './deploy.js';
 
@@ -38,18 +39,57 @@ describe('registerDeployed', () => {
     // The user's own settings stay theirs (inject copied them into the pod's environment).
     expect(services['named-pod'].environment).toEqual({ SERVICE_NAME: 'billing', SERVICE_TAGS: 'version|v9' });
     expect(services['named-pod'].labels.SERVICE_TAGS).toBeUndefined();
-    // Callers dial the registry name; the mesh network is the pod's only one (registrators register its address).
+    // Callers dial the registry name; the mesh network is the pod's only one (one instance address).
     expect(services['hello-v2-pod'].networks).toEqual({ 'istio-mesh': { aliases: ['hello-v2', 'hello'] } });
     expect(services['hello-v2'].labels).toMatchObject({ 'dev.mesh-local.role': 'app', 'dev.mesh-local.deployed-into': 'demo' });
     expect(services.plain.labels).toMatchObject({ 'dev.mesh-local.role': 'app', 'sidecar.istio.io/inject': 'false' });
     expect(services['hello-v2-istio-proxy'].labels['dev.mesh-local.role']).toBe('sidecar-proxy');
     expect(registrations.plain).toBeUndefined();
   });
+
+  it("moves a pod from the file's own networks to the mesh network with its aliases, and says so", () => {
+    const injected = inject({
+      services: { api: { image: 'x', expose: ['80'], networks: { backend: { aliases: ['api.internal'] }, front: null } } },
+      networks: { backend: {}, front: {} },
+    });
+    const { document, notices } = registerDeployed(injected.document, injected.injected, 'demo', 'app.yaml');
+    expect((document.services as Mapping)['api-pod'].networks).toEqual({ 'istio-mesh': { aliases: ['api.internal', 'api'] } });
+    expect(notices).toEqual([expect.stringMatching(/^app\.yaml: services\.api is on the mesh network instead of backend, front \(its aliases move with it\)/)]);
+  });
+
+  it('refuses (exit 2) to take a pod off an external network, naming service and network', () => {
+    const injected = inject({ services: { api: { image: 'x', expose: ['80'], networks: ['shared'] } }, networks: { shared: { external: true } } });
+    let error: unknown;
+    try {
+      registerDeployed(injected.document, injected.injected, 'demo', 'app.yaml');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).exitCode).toBe(2);
+    expect((error as Error).message).toMatch(/^app\.yaml: services\.api\.networks\.shared: network shared is external/);
+  });
+
+  it('puts a service without a sidecar on the mesh network too, unregistered, and says so', () => {
+    const injected = inject(input);
+    const { document, notices } = registerDeployed(injected.document, injected.injected, 'demo', 'app.yaml');
+    const plain = (document.services as Mapping).plain;
+    expect(plain.networks).toEqual({ default: null, 'istio-mesh': null });
+    expect(plain.labels.SERVICE_IGNORE).toBe('1');
+    expect(notices).toEqual([expect.stringMatching(/^app\.yaml: services\.plain runs without a sidecar: it joins the mesh network .* but is not registered/)]);
+    // Nothing injected, no mesh network in the file: the service stays where it was.
+    const off = registerDeployed({ services: { plain: { image: 'x' } } }, [], 'demo', 'app.yaml');
+    expect((off.document.services as Mapping).plain.networks).toBeUndefined();
+    expect(off.notices[0]).toMatch(/stays on the file's own networks/);
+  });
 });
 
 describe('names and ports', () => {
   it('names the apps project after the mesh project and the file, as Compose accepts', () => {
-    expect(appsProjectName('demo', '/x/samples/hello/Docker Compose.yaml')).toBe('demo-docker-compose');
+    expect(appsProjectName('demo', '/x/samples/hello/Docker Compose.yaml')).toMatch(/^demo-docker-compose-[0-9a-f]{8}$/);
+    // One name per input path: two docker-compose.yaml in different folders are two projects.
+    expect(appsProjectName('demo', '/a/docker-compose.yaml')).not.toBe(appsProjectName('demo', '/b/docker-compose.yaml'));
+    expect(appsProjectName('demo', '/a/docker-compose.yaml')).toBe(appsProjectName('demo', '/a/docker-compose.yaml'));
     expect(deployedFilePath('/x/app.yaml')).toBe('/x/.mesh-local.app.yaml');
   });
 

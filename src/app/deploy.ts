@@ -5,7 +5,7 @@ import { readComposeYaml, writeComposeYaml } from '../common/compose-yaml.js';
 import { LABELS, type ComposeDocument } from '../compose/compose-spec.js';
 import { containerPorts, MESH_NETWORK_KEY, readLabels, type InjectionPolicy } from '../compose/inject.js';
 import { GENERATED_MARKER } from '../compose/mesh-files.js';
-import { podServiceNames } from '../compose/sidecar.js';
+import { POD_ROLE, podServiceNames } from '../compose/sidecar.js';
 import { InterruptedError, isAbortError, PreflightError, ProjectNotRunningError, UsageError } from '../errors.js';
 import { findIstioVersion } from '../model/istio-versions.js';
 import { buildModel, type FlagValues } from '../model/settings.js';
@@ -32,13 +32,15 @@ export const APP_LABEL = 'app';
 export const DEFAULT_APP_VERSION = 'v1';
 
 /**
- * The Compose project a deployed file runs under: `<mesh project>-<file name without extension>`,
- * lowercased to the characters Compose accepts. Each file is a project of its own, so `undeploy -f`
- * removes exactly its containers and networks, never the mesh's or another file's.
+ * The Compose project a deployed file runs under: `<mesh project>-<file name without extension>-<8 hex
+ * of sha256(absolute path)>`, lowercased to the characters Compose accepts. Each file is a project
+ * of its own, so `undeploy -f` removes exactly its containers and networks, never the mesh's or
+ * another file's; the hash keeps two `docker-compose.yaml` in different folders apart.
  */
 export function appsProjectName(meshProject: string, file: string): string {
   const stem = basename(file, extname(file)).toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+|[-_]+$/g, '');
-  return `${meshProject}-${stem || createHash('sha256').update(file).digest('hex').slice(0, 8)}`;
+  const hash = createHash('sha256').update(resolve(file)).digest('hex').slice(0, 8);
+  return `${meshProject}-${stem ? `${stem}-` : ''}${hash}`;
 }
 
 /** The injected file `deploy` writes next to its input, so the input's relative paths, `.env`, `extends` and `include` keep their meaning. */
@@ -59,20 +61,47 @@ export interface Registration {
  * `SERVICE_PROTOCOL: http` and `SERVICE_<port>_NAME` (registrator appends `-<port>` to a container
  * exposing several ports otherwise), and the registry name as an alias on the mesh network (the
  * name callers dial, as `reviews` is for BookInfo); on every service the role and the
- * DEPLOYED_INTO_LABEL label. Pure: returns a new document and the registrations by Compose service.
+ * DEPLOYED_INTO_LABEL label. Networks: each pod on the mesh network alone (meshNetworkOnly), the
+ * file's own networks it leaves named in a notice, an external one refused (UsageError, exit 2,
+ * naming file, service and network); a service without a sidecar joins the mesh network as well,
+ * with SERVICE_IGNORE unless it sets SERVICE_* itself, and a notice. Pure: returns a new document,
+ * the registrations by Compose service and the notices (one line each, for stderr).
  */
 export function registerDeployed(
   document: Mapping,
   injected: readonly string[],
   meshProject: string,
   file: string,
-): { document: Mapping; registrations: Record<string, Registration> } {
+): { document: Mapping; registrations: Record<string, Registration>; notices: string[] } {
+  const notices: string[] = [];
   const services = { ...(document.services as Record<string, Mapping>) };
   const registrations: Record<string, Registration> = {};
   const podMembers = new Set(injected.flatMap((name) => Object.values(podServiceNames(name))));
   for (const [name, service] of Object.entries(services)) {
     if (podMembers.has(name)) continue;
     const labels = readLabels(service.labels, file, `services.${name}.labels`);
+    if (!injected.includes(name)) {
+      const meshDeclared = MESH_NETWORK_KEY in ((document.networks ?? {}) as Mapping);
+      if (service.network_mode !== undefined || !meshDeclared) {
+        if (!meshDeclared) notices.push(`${file}: services.${name} runs without a sidecar and, with no service injected, stays on the file's own networks, outside the mesh network`);
+        services[name] = { ...service, labels: { ...labels, [LABELS.role]: 'app', [DEPLOYED_INTO_LABEL]: meshProject } };
+        continue;
+      }
+      // Outside the mesh but on its network, as a pod without a sidecar is in Kubernetes: it and the
+      // mesh's services reach each other by name. Not registered: registrator would name it after
+      // its image, and a mesh service's sidecar would route to it as if it had one.
+      const own = { ...labels, ...environmentOf(service.environment) };
+      const ignore = Object.keys(own).some((key) => key.startsWith('SERVICE_')) ? {} : { SERVICE_IGNORE: '1' };
+      services[name] = {
+        ...service,
+        labels: { ...labels, ...ignore, [LABELS.role]: 'app', [DEPLOYED_INTO_LABEL]: meshProject },
+        networks: joinMesh(service.networks),
+      };
+      notices.push(
+        `${file}: services.${name} runs without a sidecar: it joins the mesh network (it and the mesh's services reach each other by name) but is not registered, so route rules do not apply to it and a mesh service's sidecar sends it plain HTTP only on ports no mesh service uses`,
+      );
+      continue;
+    }
     services[name] = { ...service, labels: { ...labels, [LABELS.role]: 'app', [DEPLOYED_INTO_LABEL]: meshProject } };
   }
   for (const app of injected) {
@@ -96,14 +125,29 @@ export function registerDeployed(
     services[names.pod] = {
       ...pod,
       labels: { ...podLabels, ...added, [DEPLOYED_INTO_LABEL]: meshProject },
-      networks: withMeshAlias(pod.networks, registryName),
+      networks: meshNetworkOnly(pod.networks, registryName),
     };
+    const dropped = Object.keys((pod.networks ?? {}) as Mapping).filter((network) => network !== MESH_NETWORK_KEY && network !== 'default');
+    for (const network of dropped) {
+      const definition = ((document.networks ?? {}) as Record<string, Mapping | null>)[network];
+      if (definition?.external === true || (typeof definition?.external === 'object' && definition.external !== null)) {
+        throw new UsageError(
+          `${file}: services.${app}.networks.${network}: network ${network} is external; a deployed pod is on the mesh network only, so services outside this file could no longer reach ${app} on it; nothing was started`,
+          { hint: `remove ${network} from services.${app}.networks (reach it through the mesh instead), or opt the service out with the label sidecar.istio.io/inject: "false"` },
+        );
+      }
+    }
+    if (dropped.length > 0) {
+      notices.push(
+        `${file}: services.${app} is on the mesh network instead of ${dropped.join(', ')} (its aliases move with it): every service of this file joins the mesh network, so names still resolve, but ${dropped.join(', ')} no longer keeps services apart`,
+      );
+    }
     for (const member of [names.init, names.proxy]) {
       const service = services[member]!;
       services[member] = { ...service, labels: { ...readLabels(service.labels, file, `services.${member}.labels`), [DEPLOYED_INTO_LABEL]: meshProject } };
     }
   }
-  return { document: { ...document, services }, registrations };
+  return { document: { ...document, services }, registrations, notices };
 }
 
 function stringOr(value: unknown): string | undefined {
@@ -121,13 +165,15 @@ function environmentOf(raw: unknown): Record<string, string | null> {
 
 /**
  * The pod on the mesh network alone, with every alias it had on its other networks plus the
- * registry name (the name callers dial, as `reviews` is for BookInfo). Registrators register a
- * container at one address: upstream's gliderlabs/registrator takes the default bridge's or else
- * any network's (bridge/bridge.go `newService` ranges over a Go map), the sandbox's the first by
- * name (sandbox/registrator/services.ts `containerIp`); with one network it is the mesh's, which
- * every pod and pilot reach.
+ * registry name (the name callers dial, as `reviews` is for BookInfo). One network, because an
+ * Istio 0.8 pod has one address: registrators register one (upstream's gliderlabs/registrator in
+ * `-internal` mode the last of a range over the Go map NetworkSettings.Networks, bridge/util.go
+ * `servicePort` @ 4322fe0, so at random among several), the sidecar's inbound listeners are bound to
+ * that instance address (pilot/pkg/proxy/envoy/v1/config.go `buildInboundListeners` @ 0.8.0), and
+ * Docker sends published ports to the network it picks as the gateway. Traffic reaching the pod on
+ * another network's address would be refused by its sidecar.
  */
-function withMeshAlias(raw: unknown, alias: string): Mapping {
+function meshNetworkOnly(raw: unknown, alias: string): Mapping {
   const networks = (raw ?? {}) as Record<string, Mapping | null>;
   const aliases = new Set<string>();
   for (const settings of Object.values(networks)) {
@@ -135,6 +181,45 @@ function withMeshAlias(raw: unknown, alias: string): Mapping {
   }
   aliases.add(alias);
   return { [MESH_NETWORK_KEY]: { ...(networks[MESH_NETWORK_KEY] ?? {}), aliases: [...aliases] } };
+}
+
+/** A service's networks (either Compose form) plus the mesh network; none declared means `default`. */
+function joinMesh(raw: unknown): Mapping {
+  const entries: Array<[string, unknown]> =
+    raw === undefined || raw === null ? [['default', null]] : Array.isArray(raw) ? raw.map((name) => [String(name), null]) : Object.entries(raw as Mapping);
+  const networks = Object.fromEntries(entries);
+  return MESH_NETWORK_KEY in networks ? networks : { ...networks, [MESH_NETWORK_KEY]: null };
+}
+
+/** A name held on the mesh network by an app deployed from a file: its Compose service, or its pod's registry name. */
+export interface HeldName {
+  name: string;
+  /** The Compose project of the file that holds it. */
+  project: string;
+}
+
+/**
+ * The names apps deployed from other files hold on the mesh network: their Compose services, and
+ * the registry names of their pods (SERVICE_NAME, label or environment, read by inspecting the pod).
+ */
+async function heldByDeployed(engine: DockerEngine, containers: readonly ContainerInfo[], signal: AbortSignal): Promise<HeldName[]> {
+  const held: HeldName[] = [];
+  for (const container of containers) {
+    if (container.role !== POD_ROLE) {
+      held.push({ name: container.service, project: container.project });
+      continue;
+    }
+    const detail = (await engine.inspectContainer(container.id, signal).catch(() => undefined)) as { Config?: { Labels?: Record<string, string>; Env?: string[] } } | undefined;
+    const fromEnv = detail?.Config?.Env?.find((item) => item.startsWith('SERVICE_NAME='))?.slice('SERVICE_NAME='.length);
+    const registryName = fromEnv || detail?.Config?.Labels?.SERVICE_NAME;
+    if (registryName) held.push({ name: registryName, project: container.project });
+  }
+  return held;
+}
+
+/** The names a prepared file holds, so the files of one `deploy` are checked against each other. */
+function heldByPrepared(entry: Prepared): HeldName[] {
+  return [...Object.keys(entry.document.services as Mapping), ...Object.values(entry.registrations).map((r) => r.name)].map((name) => ({ name, project: entry.appsProject }));
 }
 
 /**
@@ -248,6 +333,9 @@ export async function deployCommand(input: DeployInput, deps: DeployDeps, signal
   const missing = ['pilot', model.registry].filter((component) => !meshContainers.some((c) => c.component === component && c.state === 'running'));
   if (missing.length > 0) throw new ProjectNotRunningError(model.project, missing);
   const taken = meshNames(meshContainers);
+  // Apps other files deployed into this mesh hold their names on the mesh network too.
+  const held = await heldByDeployed(deps.engine, await deps.engine.labelledContainers(DEPLOYED_INTO_LABEL, model.project, signal), signal);
+  const notices: string[] = [];
 
   // Everything is read and checked before anything starts.
   const prepared: Prepared[] = [];
@@ -258,14 +346,25 @@ export async function deployCommand(input: DeployInput, deps: DeployDeps, signal
     const quiet = { out: () => undefined, err: (text: string) => deps.console.err(text) };
     const result = await injectCommand({ file: path, policy: input.policy, output: composeFile, flags: input.flags }, context, quiet);
     try {
-      const { document, registrations } = registerDeployed(result.document, result.injected, model.project, file);
+      const registered = registerDeployed(result.document, result.injected, model.project, file);
+      const { document, registrations } = registered;
       const services = Object.keys(document.services as Mapping);
-      const clashes = [...services, ...Object.values(registrations).map((entry) => entry.name)].filter((name) => taken.has(name));
+      const wanted = [...services, ...Object.values(registrations).map((entry) => entry.name)];
+      const clashes = wanted.filter((name) => taken.has(name));
       if (clashes.length > 0) {
         throw new UsageError(`${file}: service name${clashes.length > 1 ? 's' : ''} ${[...new Set(clashes)].join(', ')} already taken by the mesh of project ${model.project}; nothing was started`, {
           hint: 'rename the service (or its `app` label / SERVICE_NAME): on the mesh network every name resolves to one service',
         });
       }
+      const others = new Map([...held.filter((entry) => entry.project !== appsProject), ...prepared.flatMap(heldByPrepared)].map((entry) => [entry.name, entry.project]));
+      const shared = [...new Set(wanted.filter((name) => others.has(name)))];
+      if (shared.length > 0) {
+        const owners = [...new Set(shared.map((name) => `project ${others.get(name)!}`))];
+        throw new UsageError(`${file}: service name${shared.length > 1 ? 's' : ''} ${shared.join(', ')} already taken by ${owners.join(', ')} deployed into project ${model.project}; nothing was started`, {
+          hint: 'rename the service (or its `app` label / SERVICE_NAME), or undeploy the other file first: on the mesh network every name resolves to one service',
+        });
+      }
+      notices.push(...registered.notices);
       const own = new Set((await deps.engine.projectContainers(appsProject, signal)).flatMap((container) => container.ports.map((port) => port.hostPort)));
       for (const entry of publishedHostPorts(document)) {
         if (own.has(entry.port)) continue;
@@ -295,6 +394,7 @@ export async function deployCommand(input: DeployInput, deps: DeployDeps, signal
 
   const emit = (event: ProgressEvent) => deps.reporter.emit(event);
   emit({ type: 'start', at: now(), project: model.project, services: prepared.flatMap((entry) => entry.services), imageSet: model.imageSet });
+  for (const message of notices) emit({ type: 'notice', at: now(), message });
   const { variant, run } = await deps.compose();
   const outcome: DeployedFile[] = [];
   for (const entry of prepared) {

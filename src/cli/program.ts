@@ -8,7 +8,7 @@ import { requireEndpoints } from '../app/endpoints.js';
 import { mismatchError, parseExpectation, verify, VERIFY_DEFAULTS, VERIFY_LIMITS } from '../app/verify.js';
 import { formatVerifyReport, verifyProgress } from '../output/verify-report.js';
 import { loadSettings } from '../app/settings-source.js';
-import { formatStatusProblems, formatStatusTable, statusJson, statusRows } from '../app/status.js';
+import { formatStatusProblems, formatStatusTable, projectStatusRows, statusJson } from '../app/status.js';
 import { stateDirOf, upCommand, type ImageChoice } from '../app/up.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { selectReporter } from '../output/select-reporter.js';
@@ -292,12 +292,17 @@ ${EXIT_CODES_HELP}`,
       'after',
       `
 Each file is injected as \`inject\` does it, written next to it as .mesh-local.<file name>, and run
-as Compose project <project>-<file name without extension> with --project-directory its folder
-(relative paths, .env, env files, build contexts and COMPOSE_PROFILES keep working). Registry
-name: SERVICE_NAME, else the \`app\` label, else the service; version: the \`version\` label, else v1.
-Ready means: pod up, init exited 0, app healthy (or running without a healthcheck), proxy up,
-instance registered. Names the mesh uses are refused (exit 2), taken host ports too (exit 1).
-\`status\` and \`logs\` take the file's project: --project <project>-<file name>.
+as Compose project <project>-<file name without extension>-<8 hex of its path's hash> with
+--project-directory its folder (relative paths, .env, env files, build contexts and
+COMPOSE_PROFILES keep working). Registry name: SERVICE_NAME, else the \`app\` label, else the
+service; version: the \`version\` label, else v1. A pod is on the mesh network alone (one
+instance address: the registered one, where its sidecar takes traffic), with the aliases it had
+on the file's networks; an external network on an injected service is refused (exit 2). Services
+labelled sidecar.istio.io/inject: "false" join the mesh network too, unregistered. Ready means: pod up, init exited 0,
+app healthy (or running without a healthcheck), proxy up, instance registered. Names the mesh or
+another deployed file uses are refused (exit 2), taken host ports too (exit 1). \`status\` lists
+deployed apps under the mesh's project; \`status\`/\`logs --project\` take the file's project
+(printed by deploy).
 
 Examples:
   mesh-local deploy -f samples/hello/docker-compose.yaml
@@ -340,13 +345,21 @@ ${EXIT_CODES_HELP}`,
     .requiredOption('-f, --file <file>', 'Compose file given to deploy; repeatable', collect)
     .option('--project <name>', 'Compose project name of the mesh (default mesh-local)')
     .option('--config <file>', 'config file (default ./mesh-local.yaml when present)')
+    .addOption(new Option('--timeout <duration>', `overall deadline for removing, ${DURATION_RANGE.text}`).argParser(parseDuration).default(2 * 60_000, '2m'))
     .addHelpText('after', `\nExamples:\n  mesh-local undeploy -f samples/hello/docker-compose.yaml\n${EXIT_CODES_HELP}`)
-    .action(async (options: { file: string[]; project?: string; config?: string }) => {
-      await undeployCommand(
-        { files: options.file, flags: flagValues(options) },
-        { engine: context.engine(), console: context.console, cwd: context.cwd, env: context.env },
-        context.signal ?? new AbortController().signal,
-      );
+    .action(async (options: { file: string[]; project?: string; config?: string; timeout: number }) => {
+      // One signal for every Engine call of the command (an inspect per container at once): the
+      // deadline's signal allows that many listeners, as main's Ctrl-C signal does.
+      const { signal, clear } = deadline(options.timeout, context.signal);
+      try {
+        await undeployCommand(
+          { files: options.file, flags: flagValues(options) },
+          { engine: context.engine(), console: context.console, cwd: context.cwd, env: context.env },
+          signal,
+        );
+      } finally {
+        clear();
+      }
     });
 
   program
@@ -356,7 +369,7 @@ ${EXIT_CODES_HELP}`,
     .option('--json', 'print JSON')
     .action(async (options: { project?: string; json?: boolean }) => {
       const project = await projectName(options.project);
-      const rows = statusRows(await context.engine().projectContainers(project, context.signal), new Date());
+      const rows = await projectStatusRows(context.engine(), project, new Date(), context.signal);
       if (options.json) context.console.out(`${JSON.stringify(statusJson(rows), null, 2)}\n`);
       else if (rows.length === 0) context.console.err(`project ${project} has no containers\n`);
       else context.console.out(`${formatStatusTable(rows)}\n${formatStatusProblems(rows, project)}`);
