@@ -920,7 +920,14 @@ networks:
     expect(services(result)['api-istio-proxy']).toBeDefined();
   });
 
-  it.each(['bridge', 'default'])('never combines network_mode: %s with networks (Compose refuses both)', (mode) => {
+  it('skips an app whose network_mode names a network: the pod could not also join the mesh network', () => {
+    const result = inject(parse('services:\n  web:\n    image: nginx\n    network_mode: backnet\n    expose: ["80"]\n'));
+    expect(result.injected).toEqual([]);
+    expect(result.skipped).toEqual([{ service: 'web', reason: expect.stringContaining('network_mode is backnet: it cannot also join the mesh network') }]);
+    expect(services(result).web.network_mode).toBe('backnet');
+  });
+
+  it.each(['bridge', 'default', 'backnet'])('never combines network_mode: %s with networks (Compose refuses both)', (mode) => {
     const input = parse(`
 services:
   web:

@@ -345,7 +345,11 @@ function networkModeObstacle(networkMode: string | undefined, meshNetwork: strin
   if (networkMode.startsWith('service:') || networkMode.startsWith('container:')) {
     return `network_mode is ${networkMode}: it shares another's network namespace, which gets the sidecar`;
   }
-  return undefined;
+  // Any other value names a network (Docker's `--network NAME`): as for bridge, Compose refuses
+  // `networks` next to it, so the pod could not also join the mesh network.
+  return meshNetwork
+    ? `network_mode is ${networkMode}: it cannot also join the mesh network ${meshNetwork}; use networks: [${networkMode}] instead, or --no-mesh-network`
+    : undefined;
 }
 
 /** Services that another service of the same document extends, with the first such service. */
