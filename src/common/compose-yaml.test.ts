@@ -51,4 +51,23 @@ describe('parseComposeYaml / writeComposeYaml', () => {
     expect(out).toContain('# me');
     expect(out).toContain('x: &x');
   });
+
+  it('removes a key written over a merged one without the merge bringing it back', () => {
+    const text = 'x: &x {image: x, ports: ["1000:100"]}\nservices:\n  a:\n    <<: *x\n    ports: ["2000:200"]\n';
+    const compose = parseComposeYaml(text, 'f.yaml');
+    const value = compose.value as { services: { a: Record<string, unknown> } };
+    expect(value.services.a.ports).toEqual(['2000:200']);
+    const { ports: _ports, ...rest } = value.services.a;
+    const out = writeComposeYaml(compose, { ...(compose.value as object), services: { a: rest } });
+    expect((parseComposeYaml(out, 'out.yaml').value as typeof value).services.a).toEqual({ image: 'x' });
+  });
+
+  it('keeps the comments written above a removed key', () => {
+    const text = 'services:\n  a:\n    image: x\n    # why these ports\n    ports: ["80"]\n    user: "1"\n  b:\n    image: y\n    # last one\n    expose: ["81"]\n';
+    const compose = parseComposeYaml(text, 'f.yaml');
+    const out = writeComposeYaml(compose, { services: { a: { image: 'x', user: '1' }, b: { image: 'y' } } });
+    expect(out).toContain('    # why these ports\n    user: "1"');
+    expect(out).toContain('# last one');
+    expect((parseComposeYaml(out, 'out.yaml').value as Record<string, unknown>).services).toEqual({ a: { image: 'x', user: '1' }, b: { image: 'y' } });
+  });
 });

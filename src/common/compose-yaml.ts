@@ -533,7 +533,10 @@ class Patcher {
     const explicit = new Map<string, Pair>();
     for (const pair of node.items) if (!isMergeKey(pair.key as Node | null)) explicit.set(keyText(pair.key as Node | null), pair);
     const fromMerge = Object.keys(before).filter((key) => !explicit.has(key));
-    if (fromMerge.some((key) => !(key in after))) {
+    const hasMerge = node.items.some((pair) => isMergeKey(pair.key as Node | null));
+    // A removed key a merge may also supply (merged in, or written over a merged one) would come
+    // back through the merge: the merge keys give way to their keys written out.
+    if (hasMerge && Object.keys(before).some((key) => !(key in after))) {
       // A merged-in key must go: the merge keys give way to their keys written out.
       const merges = node.items.filter((pair) => isMergeKey(pair.key as Node | null));
       node.items = node.items.filter((pair) => !isMergeKey(pair.key as Node | null));
@@ -547,7 +550,15 @@ class Patcher {
     for (const [key, pair] of explicit) {
       if (pair.value !== null && hasTag(pair.value as Node, '!reset')) continue; // not part of the data
       if (!(key in after)) {
-        node.items.splice(node.items.indexOf(pair), 1);
+        const at = node.items.indexOf(pair);
+        // Comments written above a removed key stay, above what follows it.
+        const comment = (pair.key as Node | null)?.commentBefore;
+        if (comment) {
+          const next = node.items[at + 1]?.key as Node | undefined;
+          if (next && typeof next === 'object') next.commentBefore = next.commentBefore ? `${comment}\n${next.commentBefore}` : comment;
+          else node.comment = node.comment ? `${comment}\n${node.comment}` : comment;
+        }
+        node.items.splice(at, 1);
         this.changed = true;
       } else if (key in before) {
         pair.value = this.patch(pair.value as Node | null, before[key], after[key]);
