@@ -34,6 +34,10 @@ export interface InjectInput {
 
 /** `mesh-local inject`: the Compose counterpart of `istioctl kube-inject`. */
 export async function injectCommand(input: InjectInput, context: InjectContext, console: Console) {
+  const path = resolve(context.cwd, input.file);
+  // Read as Compose v2 reads it (first: a bad file is refused without asking Docker anything);
+  // the user's own document is patched and written back below.
+  const compose = await readComposeYaml(path);
   // A running project's registry and Istio version, so its sidecars work with it.
   const running = await injectSettings(input.flags, context);
   if (running.message) console.err(`${running.message}\n`);
@@ -41,9 +45,6 @@ export async function injectCommand(input: InjectInput, context: InjectContext, 
   for (const warning of warnings) console.err(`warning: ${warning}\n`);
   const model = buildModel(settings);
   const version = findIstioVersion(model.istioVersion)!;
-  const path = resolve(context.cwd, input.file);
-  // Read as Compose v2 reads it; the user's own document is patched and written back below.
-  const compose = await readComposeYaml(path);
   // Compose v2 takes a file without `services` (only volumes, networks...) as a project of none.
   const noServices = isMapping(compose.value) && compose.value.services === undefined;
   if (noServices) console.err(`notice: ${input.file} defines no services: nothing to inject\n`);

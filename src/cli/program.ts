@@ -174,7 +174,8 @@ Each service <app> gets a pod: <app>-pod (the pause image) takes over its networ
 ports, expose, hostname, dns, extra_hosts...) and its SERVICE_* registrator settings; then
 <app>-istio-init (iptables), <app>-istio-proxy, and <app> itself, which keeps its name, all join
 it with network_mode: service:<app>-pod and start in that order.
-Services with network_mode host, none, service:X or container:X are skipped with a warning.
+Services with network_mode host, none, service:X, container:X or a network's name are skipped
+with a warning.
 A service with deploy.replicas or scale above 1 is refused: each replica would need its own pod.
 Injecting an injected file changes nothing.
 When the project (--project, default mesh-local) is running, its registry, Istio version, addons
