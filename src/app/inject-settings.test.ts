@@ -6,29 +6,10 @@ import { LABELS } from '../compose/compose-spec.js';
 import { DockerUnreachableError, UsageError } from '../errors.js';
 import { buildModel, resolveSettings } from '../model/settings.js';
 import type { ContainerInfo } from '../runtime/containers.js';
+import { containerInfo } from '../runtime/test-support.js';
 import { injectSettings, runningSettings, type InjectSettingsContext, type RunningProjectEngine } from './inject-settings.js';
 
-function container(service: string, overrides: Partial<ContainerInfo> = {}): ContainerInfo {
-  return {
-    id: `id-${service}`,
-    service,
-    project: 'demo',
-    role: 'control-plane',
-    component: service,
-    sidecarFor: undefined,
-    image: `example/${service}:1`,
-    state: 'running',
-    health: 'none',
-    exitCode: undefined,
-    restartCount: 0,
-    createdAt: new Date(0),
-    startedAt: new Date(0),
-    ports: [],
-    networkMode: 'demo_mesh',
-    addresses: [],
-    ...overrides,
-  };
-}
+const container = containerInfo;
 
 /** A project as `up` labels it: every container carries the Istio version label. */
 function project(registry: 'consul' | 'eureka', istioVersion: string, extra: ContainerInfo[] = []): { containers: ContainerInfo[]; labels: Record<string, Record<string, string>> } {

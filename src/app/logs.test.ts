@@ -1,29 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ProjectNotRunningError, UsageError } from '../errors.js';
 import type { ContainerInfo } from '../runtime/containers.js';
+import { containerInfo } from '../runtime/test-support.js';
 import { logsCommand } from './logs.js';
 
-function container(service: string, overrides: Partial<ContainerInfo> = {}): ContainerInfo {
-  return {
-    id: `id-${service}`,
-    service,
-    project: 'demo',
-    role: 'control-plane',
-    component: service,
-    sidecarFor: undefined,
-    image: `example/${service}:1`,
-    state: 'running',
-    health: 'none',
-    exitCode: undefined,
-    restartCount: 0,
-    createdAt: new Date(0),
-    startedAt: new Date(0),
-    ports: [],
-    networkMode: 'demo_mesh',
-    addresses: [],
-    ...overrides,
-  };
-}
+const container = containerInfo;
 
 const STACK = [
   container('istio-pilot', { component: 'pilot' }),
