@@ -1,4 +1,3 @@
-import { readFile, stat } from 'node:fs/promises';
 import {
   Alias,
   Document,
@@ -20,7 +19,8 @@ import {
   type Tags,
   type ScalarTag,
 } from 'yaml';
-import { InputFileError, InputShapeError, YamlError } from '../errors.js';
+import { InputShapeError, YamlError } from '../errors.js';
+import { readInput } from './yaml-file.js';
 
 /**
  * Reads a Compose file as Compose v2 reads it and writes the user's own document back, patched.
@@ -198,22 +198,7 @@ export interface ComposeYaml {
 
 /** The text of a Compose file, refused unread above COMPOSE_MAX_INPUT_BYTES. */
 export async function readComposeYaml(file: string, maxBytes = COMPOSE_MAX_INPUT_BYTES): Promise<ComposeYaml> {
-  let size: number;
-  try {
-    size = (await stat(file)).size;
-  } catch (error) {
-    throw new InputFileError('ML_INPUT_UNREADABLE', file, `${file}: cannot read: ${describe(error)}`, { cause: error });
-  }
-  if (size > maxBytes) {
-    throw new InputFileError('ML_INPUT_TOO_LARGE', file, `${file}: ${size} bytes is more than the ${maxBytes} bytes accepted for a Compose file`);
-  }
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new InputFileError('ML_INPUT_UNREADABLE', file, `${file}: cannot read: ${describe(error)}`, { cause: error });
-  }
-  return parseComposeYaml(text, file);
+  return parseComposeYaml(await readInput(file, maxBytes, 'Compose file'), file);
 }
 
 /**
@@ -641,9 +626,4 @@ function patchDocuments(compose: ComposeYaml, values: Mapping[], after: Mapping,
   compose.documents.forEach((document, index) => {
     document.contents = patcher.patch(document.contents as Node | null, values[index], wanted[index]) as typeof document.contents;
   });
-}
-
-function describe(error: unknown): string {
-  if (error && typeof error === 'object' && 'code' in error && error.code === 'ENOENT') return 'no such file';
-  return error instanceof Error ? error.message : String(error);
 }

@@ -53,8 +53,11 @@ export function parseYamlDocuments(text: string, file: string): unknown[] {
   return present;
 }
 
-/** The text of an input file, refused unread above MAX_INPUT_BYTES. */
-async function readInput(file: string): Promise<string> {
+/**
+ * The text of an input file, refused unread above `maxBytes` (default MAX_INPUT_BYTES); `kind`
+ * names the file in that refusal. Errors: ML_INPUT_UNREADABLE, ML_INPUT_TOO_LARGE.
+ */
+export async function readInput(file: string, maxBytes = MAX_INPUT_BYTES, kind = 'YAML file'): Promise<string> {
   let size: number;
   try {
     size = (await stat(file)).size;
@@ -63,11 +66,11 @@ async function readInput(file: string): Promise<string> {
       cause: error,
     });
   }
-  if (size > MAX_INPUT_BYTES) {
+  if (size > maxBytes) {
     throw new InputFileError(
       'ML_INPUT_TOO_LARGE',
       file,
-      `${file}: ${size} bytes is more than the ${MAX_INPUT_BYTES} bytes accepted for a YAML file`,
+      `${file}: ${size} bytes is more than the ${maxBytes} bytes accepted for a ${kind}`,
     );
   }
   try {
