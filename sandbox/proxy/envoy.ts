@@ -111,6 +111,17 @@ export interface RunningEnvoyStandin {
   close(): Promise<void>;
 }
 
+interface InboundListener {
+  listener: Listener;
+  address: { ip: string; port: number };
+}
+
+interface SnapshotIndex {
+  inbound: InboundListener[];
+  outboundByPort: Map<number, Listener>;
+  clusterByName: Map<string, Cluster>;
+}
+
 const EMPTY: DiscoverySnapshot = { listeners: [], clusters: [], routes: {}, registrations: {} };
 
 /** What the access-log line of one request says. */
@@ -290,6 +301,31 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
 
   // ---- request handling --------------------------------------------------------------------
 
+  /**
+   * Lookups every request makes, built once per configuration snapshot (snapshots are replaced,
+   * never changed): inbound listeners (address not 0.0.0.0) parsed and sorted by port, the
+   * 0.0.0.0 listener of each port, clusters by name. The first of duplicates wins, as find() did.
+   */
+  const indexes = new WeakMap<DiscoverySnapshot, SnapshotIndex>();
+  const indexOf = (config: DiscoverySnapshot): SnapshotIndex => {
+    let index = indexes.get(config);
+    if (!index) {
+      const inbound: InboundListener[] = [];
+      const outboundByPort = new Map<number, Listener>();
+      for (const listener of config.listeners) {
+        const address = parseTcpAddress(listener.address);
+        if (address && address.ip !== '0.0.0.0') inbound.push({ listener, address });
+        else if (address && listener.address === `tcp://0.0.0.0:${address.port}` && !outboundByPort.has(address.port)) outboundByPort.set(address.port, listener);
+      }
+      inbound.sort((a, b) => a.address.port - b.address.port);
+      const clusterByName = new Map<string, Cluster>();
+      for (const cluster of config.clusters) if (!clusterByName.has(cluster.name)) clusterByName.set(cluster.name, cluster);
+      index = { inbound, outboundByPort, clusterByName };
+      indexes.set(config, index);
+    }
+    return index;
+  };
+
   const ownAddresses = () => options.ownAddresses().map(plainAddress);
 
   const handle = (request: IncomingMessage, response: ServerResponse): void => {
@@ -332,11 +368,7 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
   };
 
   const handleInbound = async (request: IncomingMessage, response: ServerResponse, entry: LogEntry, local: string, config: DiscoverySnapshot): Promise<void> => {
-    const inboundListeners = (ip: (candidate: string) => boolean) =>
-      config.listeners
-        .map((listener) => ({ listener, address: parseTcpAddress(listener.address) }))
-        .filter((item) => item.address && item.address.ip !== '0.0.0.0' && ip(item.address.ip))
-        .sort((a, b) => a.address!.port - b.address!.port);
+    const inboundListeners = (ip: (candidate: string) => boolean) => indexOf(config).inbound.filter((item) => ip(item.address.ip));
     // Pilot writes inbound listeners for the node's address; a connection that came in on another
     // of this namespace's networks uses those too.
     let candidates = inboundListeners((ip) => ip === local);
@@ -349,13 +381,13 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
       return;
     }
     const hostPort = /:\d+$/.test(entry.host) ? portOfHost(entry.host) : undefined;
-    const chosen = candidates.find((item) => item.address!.port === hostPort) ?? candidates[0]!;
+    const chosen = candidates.find((item) => item.address.port === hostPort) ?? candidates[0]!;
     await routeHttp(request, response, entry, chosen.listener, config);
   };
 
   const handleOutbound = async (request: IncomingMessage, response: ServerResponse, entry: LogEntry, config: DiscoverySnapshot): Promise<void> => {
     const port = portOfHost(entry.host);
-    const listener = config.listeners.find((candidate) => candidate.address === `tcp://0.0.0.0:${port}`);
+    const listener = indexOf(config).outboundByPort.get(port);
     if (!listener || !httpManagerOf(listener)) {
       // Not a mesh port. Envoy under pilot 0.8 would close this connection (the virtual listener
       // has no filters); the stand-in deliberately forwards it to where the app was going instead,
@@ -391,7 +423,7 @@ export async function startEnvoyStandin(options: EnvoyStandinOptions): Promise<R
     if (vhost) entry.route = vhost.name;
     if (route?.decorator?.operation) entry.route = route.decorator.operation;
     const clusterName = route ? pickCluster(route, random) : undefined;
-    const cluster = clusterName ? config.clusters.find((candidate) => candidate.name === clusterName) : undefined;
+    const cluster = clusterName ? indexOf(config).clusterByName.get(clusterName) : undefined;
     if (!route || !clusterName || !cluster) {
       if (clusterName) entry.cluster = clusterName;
       entry.flags.add('NR');
