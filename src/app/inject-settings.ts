@@ -54,7 +54,8 @@ export interface RunningSettings {
  * Ctrl-C (`context.signal`) rejects with its reason.
  */
 export async function injectSettings(flags: FlagValues & { config?: string }, context: InjectSettingsContext): Promise<InjectSettings> {
-  const project = (await loadSettings(flags, context)).settings.project;
+  const given = (await loadSettings(flags, context)).settings;
+  const project = given.project;
   const stateFile = join(stateDirOf(context.cwd, project), 'state.json');
   const shownStateFile = relative(context.cwd, stateFile);
   const saved = await readState(stateDirOf(context.cwd, project));
@@ -95,10 +96,9 @@ export async function injectSettings(flags: FlagValues & { config?: string }, co
     const merged = mergeFlags(saved.flags, flags);
     return { flags: merged, message: await describe(project, merged, context, `from ${shownStateFile}; ${unanswered}, so it may not be running`) };
   }
-  const { settings } = await loadSettings(flags, context);
   return {
     flags,
-    message: `could not check for a running project ${project} (${unanswered}); using registry ${settings.registry}, Istio ${settings.istioVersion}`,
+    message: `could not check for a running project ${project} (${unanswered}); using registry ${given.registry}, Istio ${given.istioVersion}`,
   };
 }
 
