@@ -8,6 +8,7 @@
 import { dump } from 'js-yaml';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { alignColumns } from '../output/columns.js';
 import { deadline } from '../common/deadline.js';
 import { readYamlDocuments } from '../common/yaml-file.js';
 import { ConfigStoreError, NotFoundError, RuleValidationError, UsageError, type RuleIssue } from '../errors.js';
@@ -361,8 +362,7 @@ export function formatRuleTable(rules: readonly RuleSummary[], namespace = DEFAU
       rule.created ?? '-',
     ]),
   ];
-  const widths = LIST_COLUMNS.map((_, column) => Math.max(...cells.map((line) => line[column]!.length)));
-  return cells.map((line) => `${line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]! + 2))).join('').trimEnd()}\n`).join('');
+  return alignColumns(cells).map((line) => `${line}\n`).join('');
 }
 
 // ---- get ----------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { alignColumns } from '../output/columns.js';
 import { POD_ROLE } from '../compose/sidecar.js';
 import type { ContainerInfo, PublishedPort } from '../runtime/containers.js';
 import type { DockerEngine } from '../runtime/docker-engine.js';
@@ -224,14 +225,7 @@ function alignedLines(rows: StatusRow[]): string[] {
       row.ports.map(formatPort).join(','),
     ]),
   ];
-  const widths = COLUMNS.map((_, column) => Math.max(...cells.map((line) => line[column]!.length)));
-  return cells
-    .map((line) =>
-      line
-        .map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]! + GAP)))
-        .join('')
-        .trimEnd(),
-    );
+  return alignColumns(cells, GAP);
 }
 
 /**
