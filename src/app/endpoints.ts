@@ -49,17 +49,29 @@ export function endpointsOf(containers: ContainerInfo[]): ProjectEndpoints {
 }
 
 /**
+ * `containers`' endpoints (as endpointsOf), requiring the ones named in `needed`, for callers that
+ * list the project's containers anyway. Errors: as requireEndpoints.
+ */
+export function requiredEndpointsOf<K extends keyof ProjectEndpoints>(
+  containers: ContainerInfo[],
+  project: string,
+  needed: K[],
+): ProjectEndpoints & Required<Pick<ProjectEndpoints, K>> {
+  const endpoints = endpointsOf(containers);
+  const missing = needed.filter((name) => endpoints[name] === undefined);
+  if (missing.length > 0) throw new ProjectNotRunningError(project, missing);
+  return endpoints as ProjectEndpoints & Required<Pick<ProjectEndpoints, K>>;
+}
+
+/**
  * The project's endpoints, requiring the ones named in `needed`.
  * Errors: ProjectNotRunningError (exit 1) naming what is missing and `mesh-local up` as the remedy.
  */
 export async function requireEndpoints<K extends keyof ProjectEndpoints>(
-  engine: DockerEngine,
+  engine: Pick<DockerEngine, 'projectContainers'>,
   project: string,
   needed: K[],
   signal?: AbortSignal,
 ): Promise<ProjectEndpoints & Required<Pick<ProjectEndpoints, K>>> {
-  const endpoints = endpointsOf(await engine.projectContainers(project, signal));
-  const missing = needed.filter((name) => endpoints[name] === undefined);
-  if (missing.length > 0) throw new ProjectNotRunningError(project, missing);
-  return endpoints as ProjectEndpoints & Required<Pick<ProjectEndpoints, K>>;
+  return requiredEndpointsOf(await engine.projectContainers(project, signal), project, needed);
 }

@@ -30,7 +30,7 @@ import { ISTIO_SYSTEM_NAMESPACE } from '../model/istio-versions.js';
 import type { ContainerInfo } from '../runtime/containers.js';
 import type { DockerEngine } from '../runtime/docker-engine.js';
 import { RegistryRequestError, type ListedInstance, type MeshRegistry, type RegistryKind } from '../runtime/mesh-registry.js';
-import { requireEndpoints } from './endpoints.js';
+import { requiredEndpointsOf } from './endpoints.js';
 import { writeGeneratedFiles } from './output-files.js';
 import { SERVICE_ADDRESS_ROLE } from './register.js';
 import type { Console } from './render.js';
@@ -156,8 +156,8 @@ export interface ExpansionDeps {
  */
 export async function expansionConfigCommand(request: ExpansionRequest, deps: ExpansionDeps, signal?: AbortSignal): Promise<string[]> {
   const { project } = request;
-  const { registry: endpoint } = await requireEndpoints(deps.engine as DockerEngine, project, ['registry', 'pilot'], signal);
   const containers = await deps.engine.projectContainers(project, signal);
+  const { registry: endpoint } = requiredEndpointsOf(containers, project, ['registry', 'pilot']);
   const component = (name: string) => {
     const found = containers.find((container) => container.component === name && container.state === 'running' && container.addresses.length > 0);
     if (!found) throw new ServiceFailedError(`project ${project} has no running ${name} with an address on the mesh network`, { hint: `see \`mesh-local status --project ${project}\`` });

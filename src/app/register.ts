@@ -144,7 +144,7 @@ export interface RegisterResult {
 /** `mesh-local register`. Errors: ProjectNotRunningError (exit 1), ServiceFailedError when the registry or pilot fails (exit 1). */
 export async function registerCommand(request: { project: string; registration: Registration }, deps: ExpansionDeps, signal?: AbortSignal): Promise<RegisterResult> {
   const { project, registration } = request;
-  const { registry: endpoint, pilot } = await requireEndpoints(deps.engine as DockerEngine, project, ['registry', 'pilot'], signal);
+  const { registry: endpoint, pilot } = await requireEndpoints(deps.engine, project, ['registry', 'pilot'], signal);
   const registry = deps.registryClient(endpoint.kind, endpoint.url);
   const previous = (await call(registry, () => registry.instances(signal))).filter(
     (instance) => instance.external && instance.name === registration.name && instance.ip === registration.ip,
@@ -194,7 +194,7 @@ export interface UnregisterResult {
 /** `mesh-local unregister`. Errors: NotFoundError (exit 1) when `register` made no instance of NAME at IP; ProjectNotRunningError; ServiceFailedError. */
 export async function unregisterCommand(request: { project: string; name: string; ip: string }, deps: ExpansionDeps, signal?: AbortSignal): Promise<UnregisterResult> {
   const { project, name, ip } = request;
-  const { registry: endpoint, pilot } = await requireEndpoints(deps.engine as DockerEngine, project, ['registry', 'pilot'], signal);
+  const { registry: endpoint, pilot } = await requireEndpoints(deps.engine, project, ['registry', 'pilot'], signal);
   const registry = deps.registryClient(endpoint.kind, endpoint.url);
   const all = await call(registry, () => registry.instances(signal));
   const matching = all.filter((instance) => instance.external && instance.name === name && instance.ip === ip);
