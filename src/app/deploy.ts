@@ -326,6 +326,7 @@ export async function deployCommand(input: DeployInput, deps: DeployDeps, signal
   const started = now();
   const context = { cwd: deps.cwd, env: deps.env, engine: () => deps.engine, signal };
   const running = await injectSettings(input.flags, context);
+  if (running.message) deps.console.err(`${running.message}\n`);
   const { settings } = await loadSettings(running.flags, context);
   const model = buildModel(settings);
   const version = findIstioVersion(model.istioVersion)!;
@@ -344,7 +345,7 @@ export async function deployCommand(input: DeployInput, deps: DeployDeps, signal
     const composeFile = deployedFilePath(path);
     const appsProject = appsProjectName(model.project, path);
     const quiet = { out: () => undefined, err: (text: string) => deps.console.err(text) };
-    const result = await injectCommand({ file: path, policy: input.policy, output: composeFile, flags: input.flags }, context, quiet);
+    const result = await injectCommand({ file: path, policy: input.policy, output: composeFile, flags: input.flags, settings: running }, context, quiet);
     try {
       const registered = registerDeployed(result.document, result.injected, model.project, file);
       const { document, registrations } = registered;

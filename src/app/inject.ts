@@ -10,7 +10,7 @@ import { buildModel, type FlagValues } from '../model/settings.js';
 import { writeGeneratedFiles } from './output-files.js';
 import type { Console } from './render.js';
 import { loadSettings } from './settings-source.js';
-import { injectSettings, type InjectSettingsContext } from './inject-settings.js';
+import { injectSettings, type InjectSettings, type InjectSettingsContext } from './inject-settings.js';
 import { gatherComposeFacts } from './compose-facts.js';
 import { relocatePaths } from '../compose/relocate.js';
 import { UsageError } from '../errors.js';
@@ -30,6 +30,8 @@ export interface InjectInput {
   /** Network of the running mesh to join; `undefined` derives `<project>_mesh`, `null` joins none. */
   meshNetwork?: string | null | undefined;
   flags: FlagValues & { config?: string };
+  /** The running project's settings when the caller already asked for them (deploy asks once for all its files). */
+  settings?: InjectSettings | undefined;
 }
 
 /** `mesh-local inject`: the Compose counterpart of `istioctl kube-inject`. */
@@ -39,8 +41,8 @@ export async function injectCommand(input: InjectInput, context: InjectContext, 
   // the user's own document is patched and written back below.
   const compose = await readComposeYaml(path);
   // A running project's registry and Istio version, so its sidecars work with it.
-  const running = await injectSettings(input.flags, context);
-  if (running.message) console.err(`${running.message}\n`);
+  const running = input.settings ?? (await injectSettings(input.flags, context));
+  if (running.message && !input.settings) console.err(`${running.message}\n`);
   const { settings, warnings } = await loadSettings(running.flags, context);
   for (const warning of warnings) console.err(`warning: ${warning}\n`);
   const model = buildModel(settings);
