@@ -60,13 +60,15 @@ export async function injectSettings(flags: FlagValues & { config?: string }, co
   const shownStateFile = relative(context.cwd, stateFile);
   const saved = await readState(stateDirOf(context.cwd, project));
 
-  let lookup: { containers: ContainerInfo[]; engine: RunningProjectEngine } | { unanswered: string } | undefined;
+  let lookup: { running: RunningSettings | undefined } | { unanswered: string } | undefined;
   if (context.engine) {
     const engine = context.engine();
     const lookupMs = context.engineLookupMs ?? ENGINE_LOOKUP_MS;
     const { signal, clear } = deadline(lookupMs, context.signal);
     try {
-      lookup = { containers: await engine.projectContainers(project, signal), engine };
+      // The inspect of runningSettings too: every Engine call of this lookup is under its deadline.
+      const containers = await engine.projectContainers(project, signal);
+      lookup = { running: await runningSettings(containers, engine, signal) };
     } catch (error) {
       if (context.signal?.aborted) throw context.signal.reason;
       lookup = { unanswered: signal.aborted ? `the Docker Engine did not answer within ${lookupMs / 1000}s` : firstLine(error) };
@@ -75,7 +77,7 @@ export async function injectSettings(flags: FlagValues & { config?: string }, co
     }
   }
 
-  const running = lookup && 'containers' in lookup ? await runningSettings(lookup.containers, lookup.engine, context.signal) : undefined;
+  const running = lookup && 'running' in lookup ? lookup.running : undefined;
   if (running) {
     refuseContradiction(flags, running, project);
     const fromContainers: FlagValues = {
@@ -89,7 +91,7 @@ export async function injectSettings(flags: FlagValues & { config?: string }, co
     const source = saved ? `from its running containers and ${shownStateFile}` : 'from its running containers';
     return { flags: merged, message: await describe(project, merged, context, source) };
   }
-  if (lookup && 'containers' in lookup) return { flags, message: undefined }; // not running: today's defaults
+  if (lookup && 'running' in lookup) return { flags, message: undefined }; // not running: today's defaults
   const unanswered = lookup && 'unanswered' in lookup ? lookup.unanswered : 'no Docker Engine was asked';
   if (!saved && !lookup) return { flags, message: undefined }; // a caller without an Engine or state: today's defaults
   if (saved) {
