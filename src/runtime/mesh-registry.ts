@@ -75,6 +75,8 @@ export const EXTERNAL_ID_PREFIX = 'mesh-local-register';
  * milliseconds fit a Java int, since Eureka 1.x computes the lease in int milliseconds
  * (`Lease(T, int durationInSecs)`: `duration = durationInSecs * 1000`) and a longer one overflows.
  * Nothing renews it: after that Eureka drops the instance unless `register` runs again.
+ * Not confirmed here (Netflix/eureka's Lease.java could not be read); the sandbox's Eureka
+ * stand-in honours the lease as asked.
  */
 export const EXTERNAL_LEASE_SECONDS = 2_147_483;
 /** What the registration states as its renewal interval (Eureka's default); informational, as nothing renews. */
